@@ -1,0 +1,47 @@
+"""Match Lambda: faces queue -> enrol reference faces or search sighting faces, record matches, raise alerts."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from facetrace.config import Settings
+from facetrace.match import MatchDeps, Thresholds, process_faces
+from facetrace.messages import FacesResult
+from facetrace.wiring import Wiring
+
+logger = Logger(service="match")
+metrics = Metrics(namespace="FaceTrace", service="match")
+
+
+class FacesRecord(SqsRecordModel):
+    body: Json[FacesResult]
+
+
+def make_handler(deps: Callable[[], MatchDeps], settings: Settings) -> Callable[[dict, Any], dict]:
+    """The Lambda handler over the given dependencies (tests pass their own)."""
+    processor = BatchProcessor(event_type=EventType.SQS, model=FacesRecord)
+
+    def record_handler(record: FacesRecord) -> None:
+        result = record.body
+        thresholds = None
+        if result.model is not None:
+            thresholds = Thresholds.of(result.model, settings.default_match_threshold, settings.default_alert_threshold)
+        outcome = process_faces(result, deps(), thresholds)
+        metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(outcome.alerts))
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    def handler(event: dict, context: Any) -> dict:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+    return handler
+
+
+_settings = Settings()
+handler = make_handler(Wiring(_settings).match, _settings)

@@ -1,0 +1,3 @@
+"""FaceTrace: find missing people by face."""
+
+__version__ = "0.1.0"

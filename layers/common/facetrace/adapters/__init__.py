@@ -1,0 +1,1 @@
+"""Adapters: the only modules that talk to MySQL, AWS and the model runtimes."""

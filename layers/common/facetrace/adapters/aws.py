@@ -1,0 +1,135 @@
+"""boto3 adapters for S3, SQS, SNS and SES behind FaceTrace's ports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+
+from facetrace.ports import ObjectInfo, ReceivedMessage, UploadForm
+
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4")
+
+
+def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
+    """A boto3 client; endpoint_url points at moto locally and is None in AWS."""
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url, config=_RETRIES)
+
+
+class S3Objects:
+    """ObjectStore on one S3 bucket."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self.bucket = bucket
+
+    def head(self, key: str) -> ObjectInfo:
+        head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        return ObjectInfo(head["ContentLength"], head.get("ContentType"), dict(head.get("Metadata", {})))
+
+    def get(self, key: str) -> bytes:
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def presign_post(
+        self, key: str, content_type: str, min_bytes: int, max_bytes: int, metadata: dict[str, str], expires_in: int
+    ) -> UploadForm:
+        fields = {"Content-Type": content_type, **{f"x-amz-meta-{k}": v for k, v in metadata.items()}}
+        conditions = [["content-length-range", min_bytes, max_bytes], *({k: v} for k, v in fields.items())]
+        post = self._s3.generate_presigned_post(
+            Bucket=self.bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+        )
+        return UploadForm(post["url"], post["fields"], key, expires_in)
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        return self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        )
+
+
+class SQSQueue:
+    """Queue on one SQS queue URL (standard or FIFO)."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs = sqs
+        self.url = url
+
+    def send(self, body: str, dedup_id: str | None = None) -> None:
+        args: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": body}
+        if self.url.endswith(".fifo"):
+            args["MessageGroupId"] = "jobs"
+            args["MessageDeduplicationId"] = dedup_id or hashlib.sha256(body.encode()).hexdigest()
+        self._sqs.send_message(**args)
+
+
+class SNSPublisher:
+    """Publisher on one SNS topic."""
+
+    def __init__(self, sns: Any, topic_arn: str) -> None:
+        self._sns = sns
+        self.topic_arn = topic_arn
+
+    def publish(self, message: str, subject: str | None = None, attributes: dict[str, str] | None = None) -> str:
+        args: dict[str, Any] = {"TopicArn": self.topic_arn, "Message": message}
+        if subject:
+            args["Subject"] = subject
+        if attributes:
+            args["MessageAttributes"] = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
+        return self._sns.publish(**args)["MessageId"]
+
+
+class SESMailer:
+    """Mailer on Amazon SES (v1 API, plain text)."""
+
+    def __init__(self, ses: Any) -> None:
+        self._ses = ses
+
+    def send(self, sender: str, to: list[str], subject: str, text: str) -> str:
+        response = self._ses.send_email(
+            Source=sender,
+            Destination={"ToAddresses": to},
+            Message={"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}},
+        )
+        return response["MessageId"]
+
+
+def db_url_from_secret(secrets: Any, secret_arn: str, host: str | None, database: str) -> str:
+    """Build a MySQL URL from an RDS-style Secrets Manager secret (username, password, host, port)."""
+    secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
+    host = host or secret["host"]
+    port = secret.get("port", 3306)
+    return f"mysql://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}@{host}:{port}/{database}"
+
+
+class SQSJobSource:
+    """The worker's JobSource on an SQS queue (long polling, batch delete, visibility extension)."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs = sqs
+        self.url = url
+
+    def receive(self, max_jobs: int, wait_s: int) -> list[ReceivedMessage]:
+        response = self._sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=min(max_jobs, 10), WaitTimeSeconds=wait_s,
+            AttributeNames=["ApproximateReceiveCount"],
+        )
+        return [ReceivedMessage(m["MessageId"], m["ReceiptHandle"], m["Body"]) for m in response.get("Messages", [])]
+
+    def delete(self, receipts: list[str]) -> None:
+        for start in range(0, len(receipts), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts[start : start + 10])]
+            self._sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
+
+    def extend(self, receipts: list[str], seconds: int) -> None:
+        for start in range(0, len(receipts), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": seconds}
+                for i, r in enumerate(receipts[start : start + 10])
+            ]
+            self._sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)

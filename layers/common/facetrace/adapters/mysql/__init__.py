@@ -1,0 +1,25 @@
+"""The MySQL store: one object implementing every repository interface over one connection."""
+
+from __future__ import annotations
+
+from facetrace.adapters.mysql.alerts import AlertRepository
+from facetrace.adapters.mysql.cases import CaseRepository
+from facetrace.adapters.mysql.connection import Database, connect_url
+from facetrace.adapters.mysql.faces import FaceRepository
+from facetrace.adapters.mysql.photos import PhotoRepository
+
+
+class MySQLStore(CaseRepository, PhotoRepository, FaceRepository, AlertRepository):
+    """Cases, photos, faces, matches, alerts and deliveries in one MySQL database."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.db = db
+
+    @classmethod
+    def from_url(cls, db_url: str) -> "MySQLStore":
+        """A store on the database at db_url (mysql://user:password@host:port/database)."""
+        return cls(Database(db_url))
+
+
+__all__ = ["Database", "MySQLStore", "connect_url"]

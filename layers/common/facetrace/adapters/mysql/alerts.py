@@ -1,0 +1,69 @@
+"""Alerts and their deliveries in MySQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from facetrace.adapters.mysql._time import from_db, to_db
+from facetrace.adapters.mysql.connection import Database
+from facetrace.alert import Alert
+
+_COLUMNS = (
+    "id", "case_id", "sighting_id", "sighting_face_id", "reference_face_id", "score", "model_name", "status",
+    "created_at", "published_at",
+)
+
+
+class AlertRepository:
+    """AlertStore and DeliveryStore on MySQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_alert(self, alert: Alert) -> Alert:
+        # The unique (sighting_id, case_id) key makes a second alert for the same pair a no-op.
+        self._db.execute(
+            f"INSERT INTO alerts ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+            " ON DUPLICATE KEY UPDATE id = id",
+            (alert.id, alert.case_id, alert.sighting_id, alert.sighting_face_id, alert.reference_face_id,
+             alert.score, alert.model_name, alert.status.value, to_db(alert.created_at), to_db(alert.published_at)),
+        )
+        rows = self._db.query(
+            f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE sighting_id = %s AND case_id = %s",
+            (alert.sighting_id, alert.case_id),
+        )
+        return _alert(rows[0])
+
+    def get_alert(self, alert_id: str) -> Alert | None:
+        rows = self._db.query(f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE id = %s", (alert_id,))
+        return _alert(rows[0]) if rows else None
+
+    def list_alerts(self, case_id: str | None = None) -> list[Alert]:
+        """Alerts, newest first, optionally of one case."""
+        where, args = ("WHERE case_id = %s", (case_id,)) if case_id else ("", ())
+        rows = self._db.query(f"SELECT {', '.join(_COLUMNS)} FROM alerts {where} ORDER BY created_at DESC", args)
+        return [_alert(r) for r in rows]
+
+    def mark_published(self, alert_id: str, at: datetime) -> None:
+        self._db.execute("UPDATE alerts SET published_at = %s WHERE id = %s", (to_db(at), alert_id))
+
+    def was_sent(self, alert_id: str, channel: str, recipient: str) -> bool:
+        rows = self._db.query(
+            "SELECT 1 FROM deliveries WHERE alert_id = %s AND channel = %s AND recipient = %s AND status = 'sent'",
+            (alert_id, channel, recipient),
+        )
+        return bool(rows)
+
+    def record_delivery(
+        self, alert_id: str, channel: str, recipient: str, ok: bool, provider_id: str | None, error: str | None
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO deliveries (alert_id, channel, recipient, status, provider_id, error)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON DUPLICATE KEY UPDATE status = VALUES(status), provider_id = VALUES(provider_id), error = VALUES(error)",
+            (alert_id, channel, recipient, "sent" if ok else "failed", provider_id, error),
+        )
+
+
+def _alert(row: dict) -> Alert:
+    return Alert(**{**row, "created_at": from_db(row["created_at"]), "published_at": from_db(row["published_at"])})

@@ -1,0 +1,46 @@
+"""Agencies and cases in MySQL."""
+
+from __future__ import annotations
+
+from facetrace.adapters.mysql._time import from_db, to_db
+from facetrace.adapters.mysql.connection import Database
+from facetrace.case import Agency, Case, CaseStatus
+
+_CASE_COLUMNS = "id, agency_id, person_name, age, sex, last_seen_place, last_seen_at, notes, status, created_at"
+
+
+class CaseRepository:
+    """CaseStore on MySQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_agency(self, agency: Agency) -> None:
+        self._db.execute(
+            "INSERT INTO agencies (id, name, email, phone) VALUES (%s, %s, %s, %s)",
+            (agency.id, agency.name, agency.email, agency.phone),
+        )
+
+    def get_agency(self, agency_id: str) -> Agency | None:
+        rows = self._db.query("SELECT id, name, email, phone FROM agencies WHERE id = %s", (agency_id,))
+        return Agency(**rows[0]) if rows else None
+
+    def add_case(self, case: Case) -> None:
+        self._db.execute(
+            f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (case.id, case.agency_id, case.person_name, case.age, case.sex, case.last_seen_place,
+             to_db(case.last_seen_at), case.notes, case.status.value, to_db(case.created_at)),
+        )
+
+    def get_case(self, case_id: str) -> Case | None:
+        rows = self._db.query(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = %s", (case_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return Case(**{**row, "last_seen_at": from_db(row["last_seen_at"]), "created_at": from_db(row["created_at"])})
+
+    def set_case_status(self, case_id: str, status: CaseStatus) -> None:
+        self._db.execute(
+            "UPDATE cases SET status = %s, closed_at = IF(%s = 'closed', UTC_TIMESTAMP(6), NULL) WHERE id = %s",
+            (status.value, status.value, case_id),
+        )

@@ -1,0 +1,78 @@
+"""Faces, the gallery and matches in MySQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import numpy as np
+
+from facetrace.adapters.mysql.connection import Database
+from facetrace.face import StoredFace
+from facetrace.gallery import Candidate, Gallery
+from facetrace.messages import Face, ModelInfo
+
+_INSERT_FACE = (
+    "INSERT INTO faces (photo_id, face_index, model_name, model_version, dim, embedding, box_x1, box_y1, box_x2,"
+    " box_y2, landmarks, det_score, quality, usable) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON DUPLICATE KEY UPDATE id = id"
+)
+
+_GALLERY = (
+    "SELECT f.id, p.case_id, f.embedding FROM faces f"
+    " JOIN photos p ON p.id = f.photo_id JOIN cases c ON c.id = p.case_id"
+    " WHERE f.model_name = %s AND f.dim = %s AND f.usable = 1 AND p.kind = 'reference' AND c.status = 'open'"
+    " ORDER BY f.id"
+)
+
+
+class FaceRepository:
+    """FaceStore on MySQL; embeddings are stored as little-endian float32 bytes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_faces(
+        self, photo_id: str, model: ModelInfo, faces: Sequence[Face], usable: Sequence[bool]
+    ) -> list[StoredFace]:
+        rows = [_face_row(photo_id, model, f, u) for f, u in zip(faces, usable)]
+        self._db.executemany(_INSERT_FACE, rows)
+        ids = self._db.query(
+            "SELECT id, face_index FROM faces WHERE photo_id = %s AND model_name = %s", (photo_id, model.name)
+        )
+        by_index = {r["face_index"]: r["id"] for r in ids}
+        return [StoredFace(by_index[f.index], f, u) for f, u in zip(faces, usable)]
+
+    def gallery(self, model_name: str, dim: int) -> Gallery:
+        rows = self._db.query(_GALLERY, (model_name, dim))
+        if not rows:
+            return Gallery.empty(dim)
+        vectors = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), dim)
+        return Gallery(
+            vectors=vectors.astype(np.float32),
+            face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
+            case_ids=tuple(r["case_id"] for r in rows),
+        )
+
+    def photo_of_face(self, face_id: int) -> str:
+        rows = self._db.query("SELECT photo_id FROM faces WHERE id = %s", (face_id,))
+        if not rows:
+            raise LookupError(f"face {face_id} not found")
+        return rows[0]["photo_id"]
+
+    def add_matches(self, sighting_face_id: int, candidates: Sequence[Candidate]) -> None:
+        self._db.executemany(
+            "INSERT INTO matches (sighting_face_id, reference_face_id, case_id, score) VALUES (%s, %s, %s, %s)"
+            " ON DUPLICATE KEY UPDATE score = VALUES(score)",
+            [(sighting_face_id, c.reference_face_id, c.case_id, c.score) for c in candidates],
+        )
+
+
+def _face_row(photo_id: str, model: ModelInfo, face: Face, usable: bool) -> tuple:
+    embedding = face.embedding()
+    if embedding.shape != (model.dim,):
+        raise ValueError(f"face {face.index}: embedding has {embedding.shape[0]} values, model says {model.dim}")
+    return (
+        photo_id, face.index, model.name, model.version, model.dim, embedding.astype("<f4").tobytes(),
+        *face.box, json.dumps(face.landmarks), face.quality.det_score, face.quality.model_dump_json(), int(usable),
+    )

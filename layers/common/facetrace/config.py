@@ -1,0 +1,52 @@
+"""One settings model for every FaceTrace process, read from the environment at the edge."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field comes from a FACETRACE_* environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="FACETRACE_", extra="ignore")
+
+    # Storage and messaging (names come from the SAM template's Outputs / Environment).
+    upload_bucket: str = "facetrace-uploads"
+    jobs_queue_url: str = ""
+    faces_queue_url: str = ""
+    alerts_topic_arn: str = ""
+    sms_topic_arn: str = ""
+    sender_email: str = "alerts@facetrace.example"
+    aws_endpoint_url: str | None = Field(default=None, description="moto server locally; unset in AWS")
+    aws_region: str = "us-east-1"
+
+    # MySQL: a URL locally, a Secrets Manager secret in AWS.
+    db_url: str | None = None
+    db_secret_arn: str | None = None
+    db_host: str | None = None
+    db_name: str = "facetrace"
+
+    # Uploads: what the presigned POST allows and ingest enforces.
+    max_upload_bytes: int = 15 * 1024 * 1024
+    min_upload_bytes: int = 100
+    max_image_pixels: int = 50_000_000
+    max_image_side: int = 12_000
+    min_image_side: int = 32
+    upload_url_ttl_s: int = 300
+    photo_url_ttl_s: int = 3600
+
+    # Faces and matching.
+    max_faces_per_image: int = 20
+    max_message_bytes: int = 200_000
+    default_match_threshold: float | None = None
+    default_alert_threshold: float | None = None
+    match_top_k: int = 10
+
+    # Worker.
+    worker_batch_size: int = 10
+    worker_wait_s: int = 20
+    worker_visibility_s: int = 300
+    pack: str = "dlib"
+    pack_dir: str | None = None
+    model_bucket: str | None = None

@@ -1,0 +1,132 @@
+"""Matching: reference faces join a case's gallery; sighting faces are searched and may raise alerts."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from aws_lambda_powertools import Logger
+from pydantic import TypeAdapter
+
+from facetrace.alert import Alert, AlertStore, alert_message
+from facetrace.face import FaceStore, StoredFace
+from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
+from facetrace.photo import Photo, PhotoStatus, PhotoStore
+from facetrace.ports import ObjectStore, Publisher
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Cosine-similarity cut-offs: a match is stored above `match`, an alert raised above `alert`."""
+
+    match: float
+    alert: float
+
+    @classmethod
+    def of(cls, model: ModelInfo, match: float | None = None, alert: float | None = None) -> "Thresholds":
+        """The pack's calibrated thresholds unless the operator overrides them."""
+        return cls(match if match is not None else model.match_threshold, alert if alert is not None else model.alert_threshold)
+
+
+@dataclass
+class MatchOutcome:
+    """What matching one photo's faces did."""
+
+    photo_id: str
+    faces: int = 0
+    matches: int = 0
+    alerts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MatchDeps:
+    """The stores and publisher that matching needs."""
+
+    photos: PhotoStore
+    faces: FaceStore
+    alerts: AlertStore
+    publisher: Publisher
+    objects: ObjectStore
+
+
+def process_faces(result: FacesResult, deps: MatchDeps, thresholds: Thresholds | None = None) -> MatchOutcome:
+    """Record a photo's faces; enrol reference faces or search sighting faces and raise alerts."""
+    result = resolve_faces(result, deps.objects)
+    photo = deps.photos.get_photo(result.job.photo_id)
+    if photo is None:
+        raise LookupError(f"photo {result.job.photo_id} is not recorded")
+    if result.status == "failed" or result.model is None:
+        deps.photos.set_photo_status(photo.id, PhotoStatus.FAILED, reason=result.error or "worker failed")
+        return MatchOutcome(photo.id)
+    thresholds = thresholds or Thresholds.of(result.model)
+    if photo.kind is PhotoKind.REFERENCE:
+        return _enrol(photo, result, deps)
+    return _search(photo, result, deps, thresholds)
+
+
+def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
+    """Fetch the faces from S3 when the worker had to leave them there (too big for one message)."""
+    if result.faces_key is None:
+        return result
+    faces = TypeAdapter(list[Face]).validate_json(objects.get(result.faces_key))
+    return result.model_copy(update={"faces": faces, "faces_key": None})
+
+
+def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps) -> MatchOutcome:
+    usable = [f.quality.usable_as_reference for f in result.faces]
+    stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
+    reason = None if any(usable) else _refusal(result)
+    deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason=reason, face_count=len(stored))
+    logger.info("reference enrolled", extra={"photo_id": photo.id, "case_id": photo.case_id, "usable": sum(usable)})
+    return MatchOutcome(photo.id, faces=sum(usable))
+
+
+def _refusal(result: FacesResult) -> str:
+    if not result.faces:
+        return "no face found in the reference photo"
+    reasons = sorted({r for f in result.faces for r in f.quality.reasons})
+    return "no face good enough for a reference: " + "; ".join(reasons)
+
+
+def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds) -> MatchOutcome:
+    usable = [f.quality.usable_as_sighting for f in result.faces]
+    stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
+    probes = [s for s in stored if s.usable]
+    outcome = MatchOutcome(photo.id, faces=len(probes))
+    if probes:
+        gallery = deps.faces.gallery(result.model.name, result.model.dim)
+        matrix = np.stack([s.face.embedding() for s in probes])
+        for face, candidates in zip(probes, gallery.search(matrix, thresholds.match, k=10)):
+            deps.faces.add_matches(face.id, candidates)
+            outcome.matches += len(candidates)
+        _raise_alerts(photo, result.model, probes, gallery.search(matrix, thresholds.alert, k=10), deps, outcome)
+    deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, face_count=len(stored))
+    return outcome
+
+
+def _raise_alerts(photo: Photo, model: ModelInfo, probes: list[StoredFace], hits, deps: MatchDeps, outcome: MatchOutcome) -> None:
+    best: dict[str, tuple[float, StoredFace, int]] = {}
+    for face, candidates in zip(probes, hits):
+        for c in candidates:
+            if c.case_id not in best or c.score > best[c.case_id][0]:
+                best[c.case_id] = (c.score, face, c.reference_face_id)
+    for case_id, (score, face, ref_id) in best.items():
+        alert = deps.alerts.add_alert(Alert(
+            id=str(uuid.uuid4()), case_id=case_id, sighting_id=photo.id, sighting_face_id=face.id,
+            reference_face_id=ref_id, score=score, model_name=model.name, created_at=datetime.now(timezone.utc),
+        ))
+        if alert.published_at is None:
+            _publish(alert, photo, face, deps)
+            outcome.alerts.append(alert.id)
+
+
+def _publish(alert: Alert, photo: Photo, face: StoredFace, deps: MatchDeps) -> None:
+    ref_photo = deps.faces.photo_of_face(alert.reference_face_id)
+    message = alert_message(alert, photo, face.face.index, face.face.box, ref_photo)
+    deps.publisher.publish(message.model_dump_json(), subject="FaceTrace alert", attributes={"case_id": alert.case_id})
+    deps.alerts.mark_published(alert.id, datetime.now(timezone.utc))
+    logger.info("alert raised", extra={"alert_id": alert.id, "case_id": alert.case_id, "score": alert.score})

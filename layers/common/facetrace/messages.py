@@ -1,0 +1,114 @@
+"""Versioned messages that travel between the pipeline's stages (S3 -> ingest -> worker -> match -> notify)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PhotoKind(str, Enum):
+    SIGHTING = "sighting"
+    REFERENCE = "reference"
+
+
+class Message(BaseModel):
+    """Base of every inter-stage message: frozen, strict about unknown fields, versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Job(Message):
+    """Ingest -> worker: one validated photo to detect and embed."""
+
+    version: Literal[1] = 1
+    photo_id: str
+    kind: PhotoKind
+    case_id: str | None = None
+    bucket: str
+    key: str
+
+
+class ModelInfo(Message):
+    """Which face model produced an embedding; galleries never mix models."""
+
+    name: str
+    version: str
+    dim: int = Field(gt=0)
+    match_threshold: float
+    alert_threshold: float
+
+
+class Quality(Message):
+    """Per-face quality assessment and the reasons a face is unfit, if any."""
+
+    det_score: float
+    face_px: float
+    blur: float
+    yaw: float
+    usable_as_reference: bool
+    usable_as_sighting: bool
+    reasons: list[str] = []
+
+
+class Face(Message):
+    """One detected, aligned and embedded face."""
+
+    index: int
+    box: tuple[float, float, float, float]
+    landmarks: list[tuple[float, float]]
+    quality: Quality
+    embedding_b64: str
+
+    @classmethod
+    def build(cls, index: int, box, landmarks, quality: Quality, embedding: np.ndarray) -> "Face":
+        """Build a face message from numpy arrays (embedding stored as little-endian float32)."""
+        vec = np.asarray(embedding, dtype="<f4")
+        return cls(
+            index=index,
+            box=tuple(float(v) for v in box),
+            landmarks=[(float(x), float(y)) for x, y in np.asarray(landmarks).reshape(-1, 2)],
+            quality=quality,
+            embedding_b64=base64.b64encode(vec.tobytes()).decode("ascii"),
+        )
+
+    def embedding(self) -> np.ndarray:
+        """The L2-normalised embedding as float32."""
+        return np.frombuffer(base64.b64decode(self.embedding_b64), dtype="<f4")
+
+
+class FacesResult(Message):
+    """Worker -> match: every face of one photo, or why the photo could not be processed."""
+
+    version: Literal[1] = 1
+    job: Job
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    model: ModelInfo | None = None
+    image_width: int = 0
+    image_height: int = 0
+    faces: list[Face] = []
+    faces_key: str | None = Field(default=None, description="S3 key of the faces when too big for SQS")
+
+
+class AlertMessage(Message):
+    """Match -> notify (via the alerts SNS topic): a candidate sighting of a missing person."""
+
+    version: Literal[1] = 1
+    alert_id: str
+    case_id: str
+    sighting_id: str
+    reference_photo_id: str
+    face_index: int
+    face_box: tuple[float, float, float, float]
+    score: float
+    model_name: str
+    seen_at: datetime | None = None
+    place: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    created_at: datetime

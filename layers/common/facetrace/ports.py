@@ -1,0 +1,68 @@
+"""Small interfaces to the outside world; adapters implement them, domain code depends only on these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What S3 knows about an object without downloading it."""
+
+    size: int
+    content_type: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """A presigned POST: the URL and the form fields the browser must send with the file."""
+
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One received queue message: its body and the handle to delete or extend it."""
+
+    message_id: str
+    receipt: str
+    body: str
+
+
+class MessageSource(Protocol):
+    """A queue that a long-running consumer polls (the GPU worker's jobs queue)."""
+
+    def receive(self, max_jobs: int, wait_s: int) -> list[ReceivedMessage]: ...
+    def delete(self, receipts: list[str]) -> None: ...
+    def extend(self, receipts: list[str], seconds: int) -> None: ...
+
+
+class ObjectStore(Protocol):
+    def head(self, key: str) -> ObjectInfo: ...
+    def get(self, key: str) -> bytes: ...
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+    def presign_post(
+        self, key: str, content_type: str, min_bytes: int, max_bytes: int, metadata: dict[str, str], expires_in: int
+    ) -> UploadForm: ...
+    def presign_get(self, key: str, expires_in: int) -> str: ...
+
+
+class Queue(Protocol):
+    def send(self, body: str, dedup_id: str | None = None) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, message: str, subject: str | None = None, attributes: dict[str, str] | None = None) -> str:
+        """Publish and return the provider's message id."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, sender: str, to: list[str], subject: str, text: str) -> str:
+        """Send a plain-text e-mail and return the provider's message id."""
+        ...

@@ -1,0 +1,25 @@
+"""Receipts: what a citizen may learn about their upload (its status), and nothing about matches."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from facetrace.photo import PhotoStatus, PhotoStore
+
+
+class Receipt(BaseModel):
+    receipt_id: str
+    status: Literal["pending", "received", "processed", "rejected", "failed"]
+    reason: str | None = None
+
+
+def receipt_status(receipt_id: str, photos: PhotoStore) -> Receipt:
+    """The upload's status; 'pending' until the upload has arrived and been checked."""
+    photo = photos.get_photo(receipt_id)
+    if photo is None:
+        return Receipt(receipt_id=receipt_id, status="pending")
+    # Only rejection reasons are the citizen's business; failure details stay internal.
+    reason = photo.reason if photo.status is PhotoStatus.REJECTED else None
+    return Receipt(receipt_id=receipt_id, status=photo.status.value, reason=reason)

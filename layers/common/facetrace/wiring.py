@@ -1,0 +1,56 @@
+"""Builds the adapters each entry point needs from Settings; the only place that knows them all."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from facetrace.adapters import aws
+from facetrace.adapters.mysql import MySQLStore
+from facetrace.config import Settings
+from facetrace.image_check import Limits
+from facetrace.ingest import IngestDeps
+from facetrace.match import MatchDeps
+from facetrace.notify import NotifyDeps
+
+
+class Wiring:
+    """Lazily created clients and stores for one process (one Lambda container)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _client(self, service: str):
+        return aws.client(service, self.settings.aws_region, self.settings.aws_endpoint_url)
+
+    @cached_property
+    def store(self) -> MySQLStore:
+        s = self.settings
+        url = s.db_url or aws.db_url_from_secret(self._client("secretsmanager"), s.db_secret_arn, s.db_host, s.db_name)
+        return MySQLStore.from_url(url)
+
+    @cached_property
+    def objects(self) -> aws.S3Objects:
+        return aws.S3Objects(self._client("s3"), self.settings.upload_bucket)
+
+    @cached_property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(s.min_upload_bytes, s.max_upload_bytes, s.min_image_side, s.max_image_side, s.max_image_pixels)
+
+    def ingest(self) -> IngestDeps:
+        """Dependencies of the ingest function."""
+        jobs = aws.SQSQueue(self._client("sqs"), self.settings.jobs_queue_url)
+        return IngestDeps(self.objects, self.store, self.store, jobs, self.settings.upload_bucket, self.limits)
+
+    def match(self) -> MatchDeps:
+        """Dependencies of the match function."""
+        alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
+        return MatchDeps(self.store, self.store, self.store, alerts, self.objects)
+
+    def notify(self) -> NotifyDeps:
+        """Dependencies of the notify function."""
+        s = self.settings
+        return NotifyDeps(
+            cases=self.store, deliveries=self.store, objects=self.objects, mailer=aws.SESMailer(self._client("ses")),
+            sms=aws.SNSPublisher(self._client("sns"), s.sms_topic_arn), sender=s.sender_email, link_ttl_s=s.photo_url_ttl_s,
+        )
