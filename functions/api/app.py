@@ -32,7 +32,7 @@ class PhotoRequest(BaseModel):
     content_type: ContentType = "image/jpeg"
 
 
-def make_app(wiring: Callable[[], Wiring]) -> APIGatewayRestResolver:
+def make_app(wiring: Wiring) -> APIGatewayRestResolver:
     """The REST resolver over the given wiring (tests pass their own)."""
     app = APIGatewayRestResolver(enable_validation=True)
 
@@ -44,41 +44,39 @@ def make_app(wiring: Callable[[], Wiring]) -> APIGatewayRestResolver:
 
     def own_case(case_id: str):
         UUID(case_id)
-        case = wiring().store.get_case(case_id)
+        case = wiring.store.get_case(case_id)
         if case is None or case.agency_id != agency_id():
             raise NotFoundError(f"case {case_id} not found")
         return case
 
     @app.post("/sightings/upload")
-    def sighting_upload(body: SightingDetails) -> Response:
-        w = wiring()
-        ticket = request_sighting_upload(body, w.objects, w.limits, w.settings.upload_url_ttl_s)
-        return Response(201, "application/json", ticket.model_dump_json())
+    def sighting_upload(body: SightingDetails) -> Response[dict]:
+        ticket = request_sighting_upload(body, wiring.objects, wiring.limits, wiring.settings.upload_url_ttl_s)
+        return Response(201, "application/json", ticket.model_dump(mode="json"))
 
     @app.get("/receipts/<receipt_id>")
     def receipt(receipt_id: UUID) -> dict:
-        return receipt_status(str(receipt_id), wiring().store).model_dump(mode="json")
+        return receipt_status(str(receipt_id), wiring.store).model_dump(mode="json")
 
     @app.post("/cases")
-    def create_case(body: CaseRequest) -> Response:
-        case = open_case(wiring().store, NewCase(agency_id=agency_id(), **body.model_dump(exclude_none=True)))
-        return Response(201, "application/json", case.model_dump_json())
+    def create_case(body: CaseRequest) -> Response[dict]:
+        case = open_case(wiring.store, NewCase(agency_id=agency_id(), **body.model_dump(exclude_none=True)))
+        return Response(201, "application/json", case.model_dump(mode="json"))
 
     @app.get("/cases/<case_id>")
     def get_case(case_id: str) -> dict:
         return own_case(case_id).model_dump(mode="json")
 
     @app.post("/cases/<case_id>/photos")
-    def add_photo(case_id: str, body: PhotoRequest) -> Response:
-        w = wiring()
+    def add_photo(case_id: str, body: PhotoRequest) -> Response[dict]:
         own_case(case_id)
-        ticket = request_reference_upload(case_id, body.content_type, w.store, w.objects, w.limits, w.settings.upload_url_ttl_s)
-        return Response(201, "application/json", ticket.model_dump_json())
+        ticket = request_reference_upload(case_id, body.content_type, wiring.store, wiring.objects, wiring.limits, wiring.settings.upload_url_ttl_s)
+        return Response(201, "application/json", ticket.model_dump(mode="json"))
 
     return app
 
 
-def make_handler(wiring: Callable[[], Wiring]) -> Callable[[dict, Any], dict]:
+def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     """The Lambda handler over the given wiring."""
     app = make_app(wiring)
 
@@ -89,5 +87,4 @@ def make_handler(wiring: Callable[[], Wiring]) -> Callable[[dict, Any], dict]:
     return handler
 
 
-_wiring = Wiring(Settings())
-handler = make_handler(lambda: _wiring)
+handler = make_handler(Wiring(Settings()))

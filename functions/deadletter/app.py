@@ -10,18 +10,17 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
 from facetrace.config import Settings
 from facetrace.deadletter import record_dead_letter
-from facetrace.photo import PhotoStore
 from facetrace.wiring import Wiring
 
 logger = Logger(service="deadletter")
 
 
-def make_handler(photos: Callable[[], PhotoStore]) -> Callable[[dict, Any], dict]:
-    """The Lambda handler over the given photo store (tests pass their own)."""
+def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
+    """The Lambda handler over the given wiring (tests pass their own)."""
     processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
 
     def record_handler(record: SqsRecordModel) -> None:
-        record_dead_letter(record.body, record.eventSourceARN.rsplit(":", 1)[-1], photos())
+        record_dead_letter(record.body, record.eventSourceARN.rsplit(":", 1)[-1], wiring.store)
 
     @logger.inject_lambda_context
     def handler(event: dict, context: Any) -> dict:
@@ -30,5 +29,4 @@ def make_handler(photos: Callable[[], PhotoStore]) -> Callable[[dict, Any], dict
     return handler
 
 
-_wiring = Wiring(Settings())
-handler = make_handler(lambda: _wiring.store)
+handler = make_handler(Wiring(Settings()))

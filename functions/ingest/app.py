@@ -11,21 +11,21 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from facetrace.config import Settings
-from facetrace.ingest import IngestDeps, ingest_object
+from facetrace.ingest import ingest_object
 from facetrace.wiring import Wiring
 
 logger = Logger(service="ingest")
 metrics = Metrics(namespace="FaceTrace", service="ingest")
 
 
-def make_handler(deps: Callable[[], IngestDeps]) -> Callable[[dict, Any], dict]:
-    """The Lambda handler over the given dependencies (tests pass their own)."""
+def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
+    """The Lambda handler over the given wiring (tests pass their own)."""
 
     @logger.inject_lambda_context
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
         s3_event = parse(event=event, model=S3Model)
-        photos = [ingest_object(unquote_plus(r.s3.object.key), deps()) for r in s3_event.Records]
+        photos = [ingest_object(unquote_plus(r.s3.object.key), wiring.ingest()) for r in s3_event.Records]
         outcomes = [{"photo_id": p.id, "status": p.status.value, "reason": p.reason} for p in photos if p]
         for o in outcomes:
             metrics.add_metric(name=f"Photos{o['status'].title()}", unit=MetricUnit.Count, value=1)
@@ -34,5 +34,4 @@ def make_handler(deps: Callable[[], IngestDeps]) -> Callable[[dict, Any], dict]:
     return handler
 
 
-_wiring = Wiring(Settings())
-handler = make_handler(_wiring.ingest)
+handler = make_handler(Wiring(Settings()))

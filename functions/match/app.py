@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from facetrace.config import Settings
-from facetrace.match import MatchDeps, Thresholds, process_faces
+from facetrace.match import Thresholds, process_faces
 from facetrace.messages import FacesResult
 from facetrace.wiring import Wiring
 
@@ -23,8 +23,9 @@ class FacesRecord(SqsRecordModel):
     body: Json[FacesResult]
 
 
-def make_handler(deps: Callable[[], MatchDeps], settings: Settings) -> Callable[[dict, Any], dict]:
-    """The Lambda handler over the given dependencies (tests pass their own)."""
+def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
+    """The Lambda handler over the given wiring (tests pass their own)."""
+    settings = wiring.settings
     processor = BatchProcessor(event_type=EventType.SQS, model=FacesRecord)
 
     def record_handler(record: FacesRecord) -> None:
@@ -32,7 +33,7 @@ def make_handler(deps: Callable[[], MatchDeps], settings: Settings) -> Callable[
         thresholds = None
         if result.model is not None:
             thresholds = Thresholds.of(result.model, settings.default_match_threshold, settings.default_alert_threshold)
-        outcome = process_faces(result, deps(), thresholds)
+        outcome = process_faces(result, wiring.match(), thresholds)
         metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(outcome.alerts))
 
     @logger.inject_lambda_context
@@ -43,5 +44,4 @@ def make_handler(deps: Callable[[], MatchDeps], settings: Settings) -> Callable[
     return handler
 
 
-_settings = Settings()
-handler = make_handler(Wiring(_settings).match, _settings)
+handler = make_handler(Wiring(Settings()))

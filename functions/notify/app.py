@@ -12,7 +12,7 @@ from pydantic import Json
 
 from facetrace.config import Settings
 from facetrace.messages import AlertMessage
-from facetrace.notify import NotifyDeps, deliver_alert
+from facetrace.notify import deliver_alert
 from facetrace.wiring import Wiring
 
 logger = Logger(service="notify")
@@ -23,12 +23,12 @@ class AlertRecord(SqsRecordModel):
     body: Json[AlertMessage]
 
 
-def make_handler(deps: Callable[[], NotifyDeps]) -> Callable[[dict, Any], dict]:
-    """The Lambda handler over the given dependencies (tests pass their own)."""
+def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
+    """The Lambda handler over the given wiring (tests pass their own)."""
     processor = BatchProcessor(event_type=EventType.SQS, model=AlertRecord)
 
     def record_handler(record: AlertRecord) -> None:
-        sent = deliver_alert(record.body, deps())
+        sent = deliver_alert(record.body, wiring.notify())
         metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=len(sent))
 
     @logger.inject_lambda_context
@@ -39,4 +39,4 @@ def make_handler(deps: Callable[[], NotifyDeps]) -> Callable[[dict, Any], dict]:
     return handler
 
 
-handler = make_handler(Wiring(Settings()).notify)
+handler = make_handler(Wiring(Settings()))

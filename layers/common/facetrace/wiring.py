@@ -18,9 +18,13 @@ class Wiring:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._clients: dict[str, object] = {}
 
     def _client(self, service: str):
-        return aws.client(service, self.settings.aws_region, self.settings.aws_endpoint_url)
+        # boto3 clients are costly to build; one per service per container.
+        if service not in self._clients:
+            self._clients[service] = aws.client(service, self.settings.aws_region, self.settings.aws_endpoint_url)
+        return self._clients[service]
 
     @cached_property
     def store(self) -> MySQLStore:

@@ -1,0 +1,136 @@
+"""A local stand-in for API Gateway: real HTTP in, the API function's handler, real HTTP out."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(child=True)
+
+DEV_SCHEME = "Dev "  # locally "Authorization: Dev <agency id>" stands in for a Cognito ID token
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource, e.g. /cases/{case_id}
+    public: bool
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method:
+            return None
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        m = re.match(pattern, path)
+        return m.groupdict() if m else None
+
+
+def routes_from_template(function: dict) -> list[Route]:
+    """The API routes of a function's Api events; Authorizer NONE marks a public route."""
+    routes = []
+    for event in function["Properties"].get("Events", {}).values():
+        if event["Type"] == "Api":
+            props = event["Properties"]
+            public = props.get("Auth", {}).get("Authorizer") == "NONE"
+            routes.append(Route(props["Method"].upper(), props["Path"], public))
+    return routes
+
+
+class LocalGateway:
+    """Serves the API function on 127.0.0.1 with the template's routes and a development authorizer."""
+
+    def __init__(self, routes: list[Route], invoke: Callable[[dict], dict]) -> None:
+        self.routes, self.invoke = routes, invoke
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LocalGateway":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        """Route one request to the API function, or answer 404/401 like API Gateway would."""
+        parts = urlsplit(raw_path)
+        for route in self.routes:
+            params = route.match(method, parts.path)
+            if params is None:
+                continue
+            claims = _claims(headers)
+            if not route.public and claims is None:
+                return 401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}'
+            event = _event(method, parts, route, params, headers, body, claims)
+            try:
+                response = self.invoke(event)
+            except Exception:
+                # API Gateway answers 502 when the integration crashes; the function has logged why.
+                logger.exception("API function failed", extra={"path": parts.path})
+                return 502, {"Content-Type": "application/json"}, b'{"message":"Internal server error"}'
+
+            payload = response.get("body") or ""
+            data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+            return response["statusCode"], dict(response.get("headers") or {}), data
+        return 404, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
+
+    def _handler_class(self):
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                status, headers, data = gateway.handle(self.command, self.path, dict(self.headers), self.rfile.read(length))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass  # the API function logs each request itself
+
+        return Handler
+
+
+def _claims(headers: dict[str, str]) -> dict[str, str] | None:
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if auth.startswith(DEV_SCHEME) and auth[len(DEV_SCHEME):].strip():
+        return {"custom:agency_id": auth[len(DEV_SCHEME):].strip(), "sub": "dev"}
+    return None
+
+
+def _event(method, parts, route: Route, params, headers, body: bytes, claims) -> dict:
+    return {
+        "resource": route.path,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": dict(parse_qsl(parts.query)) or None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path, "httpMethod": method, "path": parts.path, "stage": "local",
+            "requestId": "local", "accountId": "123456789012", "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1"},
+            "authorizer": {"claims": claims} if claims else None,
+        },
+        "body": body.decode() if body else None,
+        "isBase64Encoded": False,
+    }
+
+

@@ -1,0 +1,151 @@
+"""A small local Lambda runtime: drains the queues the template wires to functions into their handlers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger
+
+from facetrace.local.stack import S3_EVENTS_QUEUE, LocalStack
+from facetrace.wiring import Wiring
+
+logger = Logger(child=True)
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object that powertools reads."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass(frozen=True)
+class Source:
+    """A queue whose messages are delivered to a function, as a Lambda event source mapping would."""
+
+    queue_url: str
+    queue_arn: str
+    function: str
+    batch_size: int
+    kind: str  # "sqs" (records batch) or "s3" (each message body is an S3 event)
+
+
+class LocalRuntime:
+    """Invokes the real handlers (functions/*/app.py) with AWS-shaped events built from moto's queues."""
+
+    def __init__(self, stack: LocalStack, db_url: str) -> None:
+        self.stack = stack
+        self.db_url = db_url
+        self.handlers: dict[str, Callable[[dict, Any], dict]] = {}
+        self.sources: list[Source] = []
+        for lid, res in stack.resources("AWS::Serverless::Function").items():
+            code = res["Properties"].get("CodeUri", "")
+            if code.strip("/").startswith("functions/"):
+                self.handlers[lid] = self._load(lid, code.strip("/").split("/")[1])
+                self.sources += self._sources(lid, res["Properties"].get("Events", {}))
+
+    def settings(self, function: str):
+        """The Settings a function runs with locally: its template environment, moto, and the local MySQL."""
+        return self.stack.settings_for(self.stack.function_env(function), db_url=self.db_url)
+
+    def _load(self, lid: str, folder: str) -> Callable[[dict, Any], dict]:
+        module = importlib.import_module(f"functions.{folder}.app")
+        return module.make_handler(Wiring(self.settings(lid)))
+
+    def _sources(self, lid: str, events: dict) -> list[Source]:
+        sources = []
+        for event in events.values():
+            props = event.get("Properties", {})
+            if event["Type"] == "SQS":
+                queue = props["Queue"]["Fn::GetAtt"][0]
+                sources.append(Source(self.stack.physical[queue], self.stack.attributes[queue]["Arn"], lid,
+                                      int(props.get("BatchSize", 10)), "sqs"))
+        if lid in self.stack.s3_triggers():
+            url = self.stack.physical[S3_EVENTS_QUEUE]
+            sources.append(Source(url, f"arn:aws:sqs:{self.stack.region}:local:{S3_EVENTS_QUEUE}", lid, 10, "s3"))
+        return list({s.queue_url + s.function: s for s in sources}.values())
+
+    def invoke(self, function: str, event: dict) -> dict:
+        """Invoke one function's handler with an event, as Lambda would."""
+        arn = f"arn:aws:lambda:{self.stack.region}:123456789012:function:{function}"
+        return self.handlers[function](event, LambdaContext(function, arn))
+
+    def pump(self, wait_s: int = 0) -> int:
+        """Deliver one batch from every source; return how many messages were handled."""
+        return sum(self._pump(source, wait_s) for source in self.sources)
+
+    def _pump(self, source: Source, wait_s: int) -> int:
+        sqs = self.stack.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=source.queue_url, MaxNumberOfMessages=source.batch_size, WaitTimeSeconds=wait_s,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        failed = self._deliver_s3(source, messages) if source.kind == "s3" else self._deliver_sqs(source, messages)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for m in done:
+            sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        for m in messages:
+            if m["MessageId"] in failed:
+                # Locally a failed message is retried at once instead of after the visibility timeout.
+                sqs.change_message_visibility(QueueUrl=source.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        return len(messages)
+
+    def _deliver_sqs(self, source: Source, messages: list[dict]) -> set[str]:
+        event = {"Records": [_sqs_record(m, source, self.stack.region) for m in messages]}
+        response = self.invoke(source.function, event) or {}
+        return {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+
+    def _deliver_s3(self, source: Source, messages: list[dict]) -> set[str]:
+        failed = set()
+        for m in messages:
+            event = json.loads(m["Body"])
+            if "Records" not in event:
+                continue  # S3's test event on configuration
+            event = {"Records": [_as_s3_sends(r) for r in event["Records"]]}
+            try:
+                self.invoke(source.function, event)
+            except Exception:
+                logger.exception("ingest invocation failed", extra={"message_id": m["MessageId"]})
+                failed.add(m["MessageId"])
+        return failed
+
+
+def _as_s3_sends(record: dict) -> dict:
+    # moto leaves out fields that S3 always sends to Lambda; fill them as S3 would.
+    principal = {"principalId": "AWS:LOCAL"}
+    record = {"userIdentity": principal, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+              "responseElements": {"x-amz-request-id": "local", "x-amz-id-2": "local"}, **record}
+    record["s3"]["bucket"].setdefault("ownerIdentity", principal)
+    return record
+
+
+def _sqs_record(message: dict, source: Source, region: str) -> dict:
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", "0"),
+            "SenderId": attributes.get("SenderId", "local"),
+            "ApproximateFirstReceiveTimestamp": attributes.get("ApproximateFirstReceiveTimestamp", "0"),
+        },
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": source.queue_arn,
+        "awsRegion": region,
+    }

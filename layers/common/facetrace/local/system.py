@@ -1,0 +1,85 @@
+"""The whole local system in one object: MySQL, the moto stack, the functions, the worker and the API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from aws_lambda_powertools import Logger
+
+from facetrace.adapters.mysql import MySQLStore
+from facetrace.db.migrate import migrate
+from facetrace.local import database
+from facetrace.local.gateway import LocalGateway, routes_from_template
+from facetrace.local.inbox import SentEmail, sent_emails
+from facetrace.local.runtime import LocalRuntime
+from facetrace.local.stack import LocalStack, container_env
+
+logger = Logger(child=True)
+
+
+@dataclass
+class LocalSystem:
+    """Brings up everything FaceTrace needs on this machine; `step` moves every stage forward once."""
+
+    pack: str = "dlib"
+    db_name: str = field(default_factory=lambda: f"facetrace_local_{uuid.uuid4().hex[:8]}")
+    server: database.Server | None = None
+    keep_database: bool = False
+
+    def start(self) -> "LocalSystem":
+        """Start (or find) MySQL, migrate, start moto with the template's resources, the worker and the API."""
+        self._own_server = self.server is None
+        self.server = self.server or database.find_or_start()
+        self.db_url = database.create_database(self.server.url, self.db_name)
+        migrate(self.db_url)
+        self.store = MySQLStore.from_url(self.db_url)
+        self.stack = LocalStack().start()
+        self.runtime = LocalRuntime(self.stack, self.db_url)
+        self.worker = self._build_worker()
+        api = self.stack.resources("AWS::Serverless::Function")["ApiFunction"]
+        self.gateway = LocalGateway(routes_from_template(api), lambda e: self.runtime.invoke("ApiFunction", e)).start()
+        return self
+
+    def _build_worker(self):
+        from gpu_worker.__main__ import build_worker  # the face engine is only needed when the worker runs
+
+        settings = self.stack.settings_for(container_env(self.stack), pack=self.pack, worker_wait_s=0, db_url=None)
+        return build_worker(settings)
+
+    def stop(self) -> None:
+        """Stop what this object started; the database is dropped unless keep_database."""
+        self.gateway.stop()
+        self.stack.stop()
+        self.store.db.close()
+        if not self.keep_database:
+            database.drop_database(self.server.url, self.db_name)
+        if self._own_server:
+            self.server.stop()
+
+    def step(self) -> int:
+        """Deliver every queue once (functions and worker); return how many messages moved."""
+        return self.runtime.pump() + self.worker.poll_once()
+
+    def run_until(self, done: Callable[[], bool], timeout_s: float = 60) -> bool:
+        """Step until done() is true or the timeout passes; True when done."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            if self.step() == 0:
+                time.sleep(0.05)
+        return done()
+
+    def drain(self, timeout_s: float = 60) -> None:
+        """Step until no stage has anything left to do."""
+        deadline = time.monotonic() + timeout_s
+        idle = 0
+        while idle < 3 and time.monotonic() < deadline:
+            idle = idle + 1 if self.step() == 0 else 0
+
+    def emails(self) -> list[SentEmail]:
+        """E-mails SES accepted so far."""
+        return sent_emails(self.stack.region)
