@@ -40,10 +40,14 @@ class Database:
         return self._url
 
     def _connection(self) -> pymysql.connections.Connection:
+        if self._conn is not None:
+            try:
+                self._conn.ping(reconnect=False)
+            except pymysql.err.Error:
+                # RDS Proxy or the server dropped an idle connection; start a fresh one.
+                self._conn = None
         if self._conn is None:
             self._conn = connect_url(self._url)
-        else:
-            self._conn.ping(reconnect=True)
         return self._conn
 
     def query(self, sql: str, args: Any = None) -> list[dict]:

@@ -1,0 +1,41 @@
+# FaceTrace: `make demo` runs the whole pipeline locally, `make test` runs every test.
+# Only Python 3.11+ with venv is assumed; everything else is installed here.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+# Quiet, metric-free logs for the demo; the tests keep powertools' defaults.
+DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
+
+.PHONY: demo test test-python lint-template install clean help
+
+help:
+	@echo "make demo   - install, bring up the local stack, enrol a case, upload a sighting, print the alert"
+	@echo "make test   - install, then unit + integration + end-to-end tests and the template lint"
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) with $(PYTHON) and installing FaceTrace (first run takes a few minutes)"
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --progress-bar on pip
+	$(PY) -m pip install --progress-bar on -e '.[worker,local,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(DEMO_ENV) $(PY) -m facetrace.local.demo
+
+test: test-python lint-template
+
+test-python: $(STAMP)
+	$(PY) -m pytest
+
+lint-template:
+	scripts/lint_template.sh
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam *.egg-info

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run the AWS SAM CLI from its own virtualenv.
+#
+# aws-sam-cli and cfn-lint pin their own boto3/botocore/pydantic ranges; installing them into
+# the project venv would fight with the project's dependencies, so they live apart in
+# $SAM_VENV (default: <repo>/.venv-sam), created on first use.
+#
+#   scripts/sam.sh validate --lint
+#   scripts/sam.sh build --build-dir /tmp/facetrace-build
+#   scripts/sam.sh deploy --config-env prod
+#
+# Always runs from the repo root: samconfig.toml and the template's CodeUri paths expect it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SAM_VENV="${SAM_VENV:-$ROOT/.venv-sam}"
+SAM_PYTHON="${SAM_PYTHON:-python3.11}"
+# Pinned so every machine lints/builds the same way; bump deliberately.
+SAM_CLI_SPEC="${SAM_CLI_SPEC:-aws-sam-cli==1.170.0}"
+CFN_LINT_SPEC="${CFN_LINT_SPEC:-cfn-lint==1.58.0}"
+
+if ! command -v "$SAM_PYTHON" >/dev/null 2>&1; then
+  SAM_PYTHON=python3
+fi
+
+if [[ ! -x "$SAM_VENV/bin/sam" || ! -x "$SAM_VENV/bin/cfn-lint" ]]; then
+  echo "sam.sh: creating $SAM_VENV with $SAM_CLI_SPEC $CFN_LINT_SPEC" >&2
+  "$SAM_PYTHON" -m venv "$SAM_VENV"
+  "$SAM_VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$SAM_VENV/bin/python" -m pip install --quiet "$SAM_CLI_SPEC" "$CFN_LINT_SPEC"
+fi
+
+# sam build's python workflow looks up `python3.11` on PATH; the venv's python is one.
+export PATH="$SAM_VENV/bin:$PATH"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
+
+cd "$ROOT"
+exec "$SAM_VENV/bin/sam" "$@"

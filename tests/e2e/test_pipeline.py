@@ -1,0 +1,113 @@
+"""End to end: the whole local stack (moto, MariaDB, functions, worker, API) driven over HTTP as its users would."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import requests
+
+from facetrace.case import Agency
+from facetrace.local.system import LocalSystem
+from facetrace.local.users import AgencyUser, Citizen, post_file
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def system(mysql_server):
+    system = LocalSystem(pack="dlib", server=mysql_server).start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture(scope="module")
+def people(test_data) -> dict[str, list[Path]]:
+    folder = test_data / "fixtures" / "people"
+    photos: dict[str, list[Path]] = {}
+    with open(folder / "labels.csv") as handle:
+        for row in csv.DictReader(handle):
+            photos.setdefault(row["person"], []).append(folder / row["file"])
+    return photos
+
+
+@pytest.fixture
+def officer(system) -> AgencyUser:
+    agency = Agency(name="Test Police", email="cases@police.test")
+    system.store.add_agency(agency)
+    return AgencyUser(system.gateway.url, agency.id)
+
+
+def _processed(system: LocalSystem, *photo_ids: str):
+    def done() -> bool:
+        photos = [system.store.get_photo(p) for p in photo_ids]
+        return all(p is not None and p.status.value != "received" for p in photos)
+    assert system.run_until(done, timeout_s=120), "photos were not processed in time"
+    system.drain()
+    return [system.store.get_photo(p) for p in photo_ids]
+
+
+def _enrol(system, officer: AgencyUser, name: str, photos: list[Path]) -> str:
+    case = officer.open_case(person_name=name, last_seen_place="Test Town")
+    ids = [officer.add_reference_photo(case["id"], p) for p in photos]
+    assert all(p.status.value == "processed" and p.face_count for p in _processed(system, *ids))
+    return case["id"]
+
+
+def test_two_people_enrolled_two_alerts_and_none_for_a_stranger(system, officer, people):
+    # GIVEN two open cases, each enrolled with two reference photos of a different person
+    case_a = _enrol(system, officer, "Person A", people["person01"][:2])
+    case_b = _enrol(system, officer, "Person B", people["person02"][:2])
+    emails_before = len(system.emails())
+    citizen = Citizen(system.gateway.url)
+
+    # WHEN citizens upload an unseen photo of each person and a photo of someone never enrolled
+    sighting_a = citizen.report_sighting(people["person01"][4], place="Market Square")
+    sighting_b = citizen.report_sighting(people["person02"][4], place="Bus Station")
+    stranger = citizen.report_sighting(people["person03"][0], place="Harbour")
+    _processed(system, sighting_a, sighting_b, stranger)
+
+    # THEN exactly two alerts exist, each for the right case, and the stranger raised none
+    alerts = system.store.list_alerts(case_a) + system.store.list_alerts(case_b)
+    assert sorted((a.case_id, a.sighting_id) for a in alerts) == sorted([(case_a, sighting_a), (case_b, sighting_b)])
+    assert not [a for a in system.store.list_alerts() if a.sighting_id == stranger]
+    # AND the agency received one e-mail per alert
+    new_emails = system.emails()[emails_before:]
+    assert len(new_emails) == 2
+    assert {"Person A", "Person B"} == {e.subject.split("sighting of ")[1].split(" (")[0] for e in new_emails}
+
+
+def test_citizen_receipt_tells_why_an_upload_was_rejected(system):
+    # GIVEN a citizen with an upload ticket for a JPEG
+    citizen = Citizen(system.gateway.url)
+    ticket = requests.post(f"{system.gateway.url}/sightings/upload", json={}, timeout=30).json()
+
+    # WHEN the "photo" uploaded is not an image at all
+    post_file(ticket, b"this is not a photo, just some text " * 20, "note.jpg", "image/jpeg")
+    system.run_until(lambda: citizen.receipt(ticket["receipt_id"])["status"] != "pending", timeout_s=60)
+
+    # THEN the receipt says rejected, and why
+    receipt = citizen.receipt(ticket["receipt_id"])
+    assert receipt["status"] == "rejected"
+    assert "not an image" in receipt["reason"]
+
+
+def test_group_photo_and_photo_without_faces(system, test_data):
+    # GIVEN a selfie of six or seven people and a photo of a cup of coffee
+    citizen = Citizen(system.gateway.url)
+    group = citizen.report_sighting(test_data / "fixtures" / "groups" / "selfie-many-people.jpg")
+    coffee = citizen.report_sighting(test_data / "fixtures" / "noface" / "coffee.png")
+
+    # WHEN they have gone through the pipeline
+    group_photo, coffee_photo = _processed(system, group, coffee)
+
+    # THEN every face of the group was recorded and the coffee has none; neither is an error
+    assert group_photo.status.value == "processed" and 6 <= group_photo.face_count <= 7
+    assert coffee_photo.status.value == "processed" and coffee_photo.face_count == 0
+
+
+def test_agency_routes_refuse_callers_without_credentials(system):
+    # GIVEN no agency token WHEN opening a case THEN the gateway answers 401, as the Cognito authorizer would
+    response = requests.post(f"{system.gateway.url}/cases", json={"person_name": "X"}, timeout=30)
+    assert response.status_code == 401
