@@ -8,6 +8,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from facetrace.case import Agency, Case
 from facetrace.messages import AlertMessage
 from facetrace.photo import Photo
 
@@ -41,11 +42,17 @@ class AlertStore(Protocol):
     def mark_published(self, alert_id: str, at: datetime) -> None: ...
 
 
-def alert_message(alert: Alert, sighting: Photo, face_index: int, face_box, reference_photo_id: str) -> AlertMessage:
-    """The message published to the alerts topic for one alert."""
+def alert_message(
+    alert: Alert, case: Case, agency: Agency, sighting: Photo, face_index: int, face_box, reference_photo_id: str
+) -> AlertMessage:
+    """The message published to the alerts topic: everything notify needs, so it needs no database."""
     return AlertMessage(
         alert_id=alert.id,
         case_id=alert.case_id,
+        person_name=case.person_name,
+        agency_id=agency.id,
+        agency_name=agency.name,
+        agency_email=agency.email,
         sighting_id=alert.sighting_id,
         reference_photo_id=reference_photo_id,
         face_index=face_index,

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     faces_queue_url: str = ""
     alerts_topic_arn: str = ""
     sms_topic_arn: str = ""
+    deliveries_queue_url: str = ""
+    idempotency_table: str = ""
     sender_email: str = "alerts@facetrace.example"
     aws_endpoint_url: str | None = Field(default=None, description="moto server locally; unset in AWS")
     aws_region: str = "us-east-1"

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
 from facetrace.alert import Alert, AlertStore, alert_message
+from facetrace.case import CaseStore
 from facetrace.face import FaceStore, StoredFace
 from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
@@ -47,6 +48,7 @@ class MatchDeps:
     """The stores and publisher that matching needs."""
 
     photos: PhotoStore
+    cases: CaseStore
     faces: FaceStore
     alerts: AlertStore
     publisher: Publisher
@@ -126,7 +128,9 @@ def _raise_alerts(photo: Photo, model: ModelInfo, probes: list[StoredFace], hits
 
 def _publish(alert: Alert, photo: Photo, face: StoredFace, deps: MatchDeps) -> None:
     ref_photo = deps.faces.photo_of_face(alert.reference_face_id)
-    message = alert_message(alert, photo, face.face.index, face.face.box, ref_photo)
+    case = deps.cases.get_case(alert.case_id)
+    agency = deps.cases.get_agency(case.agency_id)
+    message = alert_message(alert, case, agency, photo, face.face.index, face.face.box, ref_photo)
     deps.publisher.publish(message.model_dump_json(), subject="FaceTrace alert", attributes={"case_id": alert.case_id})
     deps.alerts.mark_published(alert.id, datetime.now(timezone.utc))
     logger.info("alert raised", extra={"alert_id": alert.id, "case_id": alert.case_id, "score": alert.score})

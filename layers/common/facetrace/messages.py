@@ -101,6 +101,10 @@ class AlertMessage(Message):
     version: Literal[1] = 1
     alert_id: str
     case_id: str
+    person_name: str
+    agency_id: str
+    agency_name: str
+    agency_email: str
     sighting_id: str
     reference_photo_id: str
     face_index: int
@@ -112,3 +116,15 @@ class AlertMessage(Message):
     lat: float | None = None
     lon: float | None = None
     created_at: datetime
+
+
+class DeliveryRecord(Message):
+    """Notify -> record (via the deliveries queue): one attempt to tell an agency about an alert."""
+
+    version: Literal[1] = 1
+    alert_id: str
+    channel: Literal["email", "sms"]
+    recipient: str
+    ok: bool
+    provider_id: str | None = None
+    error: str | None = None

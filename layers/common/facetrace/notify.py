@@ -1,38 +1,42 @@
-"""Notification: tell the agency that owns a case about an alert, by e-mail and SMS, once per channel."""
+"""Notification: tell the agency that owns a case about an alert, by e-mail and SMS, once per channel.
+
+Notify runs outside the VPC (SES has no API endpoint inside one) and needs no database: the alert
+message carries what it needs, a `Once` guard (powertools idempotency in AWS) stops duplicates, and
+each attempt is reported on the deliveries queue for the record function to store in MySQL.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 from aws_lambda_powertools import Logger
 
-from facetrace.case import Agency, Case, CaseStore
-from facetrace.messages import AlertMessage
+from facetrace.messages import AlertMessage, DeliveryRecord
 from facetrace.photo import reference_key, sighting_key
-from facetrace.ports import Mailer, ObjectStore, Publisher
+from facetrace.ports import Mailer, ObjectStore, Publisher, Queue
 
 logger = Logger(child=True)
 
 SMS_LIMIT = 160
+SMS_RECIPIENT = "sms-topic"
 
 
-class DeliveryStore(Protocol):
-    def was_sent(self, alert_id: str, channel: str, recipient: str) -> bool: ...
-    def record_delivery(
-        self, alert_id: str, channel: str, recipient: str, ok: bool, provider_id: str | None, error: str | None
-    ) -> None: ...
+class Once(Protocol):
+    def run(self, key: str, action: Callable[[], str]) -> str:
+        """Run action the first time key is seen and return its result; later, return the stored result."""
+        ...
 
 
 @dataclass(frozen=True)
 class NotifyDeps:
-    """Where notification reads from and sends to."""
+    """Where notification sends to and reports its deliveries."""
 
-    cases: CaseStore
-    deliveries: DeliveryStore
     objects: ObjectStore
     mailer: Mailer
     sms: Publisher
+    deliveries: Queue
+    once: Once
     sender: str
     link_ttl_s: int
 
@@ -43,45 +47,52 @@ class Email:
     text: str
 
 
-def deliver_alert(alert: AlertMessage, deps: NotifyDeps) -> list[str]:
-    """Send the alert's e-mail and SMS summary unless already sent; return the channels sent now."""
-    case = deps.cases.get_case(alert.case_id)
-    if case is None:
-        raise LookupError(f"case {alert.case_id} of alert {alert.alert_id} not found")
-    agency = deps.cases.get_agency(case.agency_id)
-    email = compose_email(alert, case, agency, deps)
+def deliver_alert(alert: AlertMessage, deps: NotifyDeps) -> list[DeliveryRecord]:
+    """Send the alert's e-mail and SMS summary (each at most once) and report both deliveries."""
+    email = compose_email(alert, deps)
     sends = {
-        ("email", agency.email): lambda: deps.mailer.send(deps.sender, [agency.email], email.subject, email.text),
-        ("sms", "sms-topic"): lambda: deps.sms.publish(
-            sms_summary(alert, case), attributes={"agency_id": agency.id, "case_id": case.id}
+        ("email", alert.agency_email): lambda: deps.mailer.send(deps.sender, [alert.agency_email], email.subject, email.text),
+        ("sms", SMS_RECIPIENT): lambda: deps.sms.publish(
+            sms_summary(alert), attributes={"agency_id": alert.agency_id, "case_id": alert.case_id}
         ),
     }
-    return [channel for (channel, to), send in sends.items() if _send_once(alert.alert_id, channel, to, send, deps)]
+    records, errors = [], []
+    for (channel, to), send in sends.items():
+        try:
+            records.append(_send(alert.alert_id, channel, to, send, deps))
+        except Exception as exc:
+            errors.append(exc)  # one channel's outage must not hold back the others
+    if errors:
+        raise errors[0]
+    return records
 
 
-def _send_once(alert_id: str, channel: str, recipient: str, send, deps: NotifyDeps) -> bool:
-    if deps.deliveries.was_sent(alert_id, channel, recipient):
-        return False
+def _send(alert_id: str, channel: str, recipient: str, send: Callable[[], str], deps: NotifyDeps) -> DeliveryRecord:
     try:
-        provider_id = send()
+        provider_id = deps.once.run(f"{alert_id}:{channel}:{recipient}", send)
     except Exception as exc:
-        # Recorded, then re-raised so SQS retries; channels already sent are skipped next time.
-        deps.deliveries.record_delivery(alert_id, channel, recipient, False, None, str(exc)[:1000])
+        # Reported, then re-raised so SQS retries; a channel already sent is not sent again.
+        _report(deps, DeliveryRecord(alert_id=alert_id, channel=channel, recipient=recipient, ok=False, error=str(exc)[:1000]))
         raise
-    deps.deliveries.record_delivery(alert_id, channel, recipient, True, provider_id, None)
+    record = DeliveryRecord(alert_id=alert_id, channel=channel, recipient=recipient, ok=True, provider_id=provider_id)
+    _report(deps, record)
     logger.info("alert delivered", extra={"alert_id": alert_id, "channel": channel})
-    return True
+    return record
 
 
-def compose_email(alert: AlertMessage, case: Case, agency: Agency, deps: NotifyDeps) -> Email:
+def _report(deps: NotifyDeps, record: DeliveryRecord) -> None:
+    deps.deliveries.send(record.model_dump_json(), dedup_id=f"{record.alert_id}:{record.channel}:{record.ok}")
+
+
+def compose_email(alert: AlertMessage, deps: NotifyDeps) -> Email:
     """The plain-text e-mail an agency receives for an alert, with expiring links to both photos."""
     sighting_url = deps.objects.presign_get(sighting_key(alert.sighting_id), deps.link_ttl_s)
-    reference_url = deps.objects.presign_get(reference_key(case.id, alert.reference_photo_id), deps.link_ttl_s)
-    subject = f"FaceTrace alert: possible sighting of {case.person_name} (score {alert.score:.2f})"
+    reference_url = deps.objects.presign_get(reference_key(alert.case_id, alert.reference_photo_id), deps.link_ttl_s)
+    subject = f"FaceTrace alert: possible sighting of {alert.person_name} (score {alert.score:.2f})"
     lines = [
-        f"Dear {agency.name},",
+        f"Dear {alert.agency_name},",
         "",
-        f"A photo uploaded to FaceTrace may show {case.person_name} (case {case.id}).",
+        f"A photo uploaded to FaceTrace may show {alert.person_name} (case {alert.case_id}).",
         "This is a candidate match for human review, not an identification.",
         "",
         f"Score:     {alert.score:.3f} ({alert.model_name})",
@@ -96,9 +107,10 @@ def compose_email(alert: AlertMessage, case: Case, agency: Agency, deps: NotifyD
     return Email(subject, "\n".join(lines))
 
 
-def sms_summary(alert: AlertMessage, case: Case) -> str:
+def sms_summary(alert: AlertMessage) -> str:
     """An SMS-sized summary (at most 160 characters)."""
-    text = f"FaceTrace: possible sighting of {case.person_name}, score {alert.score:.2f}, {_place(alert)}. Alert {alert.alert_id[:8]}"
+    text = (f"FaceTrace: possible sighting of {alert.person_name}, score {alert.score:.2f}, {_place(alert)}. "
+            f"Alert {alert.alert_id[:8]}")
     return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1] + "…"
 
 

@@ -56,8 +56,9 @@ class PhotoStore(Protocol):
 
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-_SIGHTING_KEY = re.compile(rf"^sightings/(?P<photo>{_UUID})$")
-_REFERENCE_KEY = re.compile(rf"^references/(?P<case>{_UUID})/(?P<photo>{_UUID})$")
+# fullmatch, not match with "$": "$" also matches before a trailing newline.
+_SIGHTING_KEY = re.compile(rf"sightings/(?P<photo>{_UUID})")
+_REFERENCE_KEY = re.compile(rf"references/(?P<case>{_UUID})/(?P<photo>{_UUID})")
 
 
 def sighting_key(photo_id: str) -> str:
@@ -72,8 +73,8 @@ def reference_key(case_id: str, photo_id: str) -> str:
 
 def parse_key(key: str) -> tuple[PhotoKind, str, str | None]:
     """Return (kind, photo_id, case_id) for a key the server issued, else raise ValueError."""
-    if m := _SIGHTING_KEY.match(key):
+    if m := _SIGHTING_KEY.fullmatch(key):
         return PhotoKind.SIGHTING, m["photo"], None
-    if m := _REFERENCE_KEY.match(key):
+    if m := _REFERENCE_KEY.fullmatch(key):
         return PhotoKind.REFERENCE, m["photo"], m["case"]
     raise ValueError(f"key {key!r} was not issued by FaceTrace")

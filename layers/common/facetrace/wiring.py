@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from facetrace.adapters import aws
+from facetrace.adapters.idempotency import IdempotentOnce
 from facetrace.adapters.mysql import MySQLStore
 from facetrace.config import Settings
 from facetrace.image_check import Limits
@@ -49,12 +50,15 @@ class Wiring:
     def match(self) -> MatchDeps:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
-        return MatchDeps(self.store, self.store, self.store, alerts, self.objects)
+        return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects)
 
     def notify(self) -> NotifyDeps:
         """Dependencies of the notify function."""
         s = self.settings
         return NotifyDeps(
-            cases=self.store, deliveries=self.store, objects=self.objects, mailer=aws.SESMailer(self._client("ses")),
-            sms=aws.SNSPublisher(self._client("sns"), s.sms_topic_arn), sender=s.sender_email, link_ttl_s=s.photo_url_ttl_s,
+            objects=self.objects, mailer=aws.SESMailer(self._client("ses")),
+            sms=aws.SNSPublisher(self._client("sns"), s.sms_topic_arn),
+            deliveries=aws.SQSQueue(self._client("sqs"), s.deliveries_queue_url),
+            once=IdempotentOnce.on_dynamodb(s.idempotency_table, self._client("dynamodb")),
+            sender=s.sender_email, link_ttl_s=s.photo_url_ttl_s,
         )

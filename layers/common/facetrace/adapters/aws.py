@@ -104,7 +104,8 @@ def db_url_from_secret(secrets: Any, secret_arn: str, host: str | None, database
     secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
     host = host or secret["host"]
     port = secret.get("port", 3306)
-    return f"mysql://{quote(secret['username'], safe='')}:{quote(secret['password'], safe='')}@{host}:{port}/{database}"
+    user, password = quote(secret["username"], safe=""), quote(secret["password"], safe="")
+    return f"mysql://{user}:{password}@{host}:{port}/{database}?ssl=true"
 
 
 class SQSJobSource:

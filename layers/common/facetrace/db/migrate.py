@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
+from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 from yoyo import get_backend, read_migrations
@@ -25,5 +27,7 @@ def migrate(db_url: str) -> list[str]:
 
 
 def _yoyo_url(db_url: str) -> str:
-    # yoyo's "mysql" scheme uses PyMySQL, the driver the rest of FaceTrace uses.
-    return "mysql://" + db_url.split("://", 1)[1]
+    # yoyo's "mysql" scheme uses PyMySQL, the driver the rest of FaceTrace uses; it wants TLS as a CA file.
+    url = "mysql://" + db_url.split("://", 1)[1]
+    cafile = ssl.get_default_verify_paths().openssl_cafile
+    return url.replace("ssl=true", f"ssl=1&sslca={quote(cafile, safe='')}")

@@ -93,6 +93,9 @@ def _report(system: LocalSystem, case: dict, receipt: str, elapsed: float) -> bo
                  f"where:  {photo.place} ({photo.lat}, {photo.lon})", f"when:   {photo.taken_at.isoformat()}",
                  f"status: {alert.status.value} (awaiting human review)"):
         say(None, line)
+    system.drain()
+    for d in system.store.deliveries_of(alert.id):
+        say(None, f"delivery: {d['channel']} to {d['recipient']}: {d['status']} ({d['provider_id'] or d['error']})")
     email = system.emails()[-1]
     sys.stdout.write(f"\n--- e-mail received by SES ---\nFrom: {email.source}\nTo: {', '.join(email.to)}\n"
                      f"Subject: {email.subject}\n\n{email.body}\n------------------------------\n")

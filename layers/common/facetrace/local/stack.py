@@ -112,6 +112,8 @@ class LocalStack:
             self._create_topic(lid, res.get("Properties", {}))
         for res in self.resources("AWS::SNS::Subscription").values():
             self._subscribe(res["Properties"])
+        for lid, res in self.resources("AWS::DynamoDB::Table").items():
+            self._create_table(lid, res["Properties"])
         self._wire_s3_events()
         self._verify_sender()
 
@@ -160,6 +162,15 @@ class LocalStack:
         arn = self.client("sns").create_topic(Name=name)["TopicArn"]
         self.physical[lid] = arn
         self.attributes[lid] = {"TopicArn": arn, "TopicName": name}
+
+    def _create_table(self, lid: str, props: dict) -> None:
+        name = self.resolve(props["TableName"])
+        self.client("dynamodb").create_table(
+            TableName=name, KeySchema=props["KeySchema"], AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        self.physical[lid] = name
+        self.attributes[lid] = {"Arn": f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{name}"}
 
     def _subscribe(self, props: dict) -> None:
         attrs = {"RawMessageDelivery": str(self.resolve(props.get("RawMessageDelivery", False))).lower()}

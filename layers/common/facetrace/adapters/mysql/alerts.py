@@ -47,12 +47,12 @@ class AlertRepository:
     def mark_published(self, alert_id: str, at: datetime) -> None:
         self._db.execute("UPDATE alerts SET published_at = %s WHERE id = %s", (to_db(at), alert_id))
 
-    def was_sent(self, alert_id: str, channel: str, recipient: str) -> bool:
-        rows = self._db.query(
-            "SELECT 1 FROM deliveries WHERE alert_id = %s AND channel = %s AND recipient = %s AND status = 'sent'",
-            (alert_id, channel, recipient),
+    def deliveries_of(self, alert_id: str) -> list[dict]:
+        """Every delivery attempt recorded for an alert."""
+        return self._db.query(
+            "SELECT channel, recipient, status, provider_id, error FROM deliveries WHERE alert_id = %s ORDER BY id",
+            (alert_id,),
         )
-        return bool(rows)
 
     def record_delivery(
         self, alert_id: str, channel: str, recipient: str, ok: bool, provider_id: str | None, error: str | None
@@ -60,7 +60,9 @@ class AlertRepository:
         self._db.execute(
             "INSERT INTO deliveries (alert_id, channel, recipient, status, provider_id, error)"
             " VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON DUPLICATE KEY UPDATE status = VALUES(status), provider_id = VALUES(provider_id), error = VALUES(error)",
+            # A success is final: a late failure report for the same delivery must not overwrite it.
+            " ON DUPLICATE KEY UPDATE provider_id = IF(status = 'sent', provider_id, VALUES(provider_id)),"
+            " error = IF(status = 'sent', error, VALUES(error)), status = IF(status = 'sent', status, VALUES(status))",
             (alert_id, channel, recipient, "sent" if ok else "failed", provider_id, error),
         )
 

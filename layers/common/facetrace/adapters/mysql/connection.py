@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 from contextlib import contextmanager
 from typing import Any, Iterator
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pymysql
 import pymysql.cursors
@@ -15,7 +16,10 @@ def connect_url(db_url: str) -> pymysql.connections.Connection:
     parts = urlsplit(db_url)
     if parts.scheme not in ("mysql", "mysql+pymysql", "mariadb"):
         raise ValueError(f"not a MySQL URL: {parts.scheme}://")
+    # ?ssl=true: RDS Proxy requires TLS; its certificate chains to a public CA in the system bundle.
+    tls = ssl.create_default_context() if dict(parse_qsl(parts.query)).get("ssl") == "true" else None
     return pymysql.connect(
+        ssl=tls,
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 3306,
         user=unquote(parts.username or "root"),
