@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --progress-bar on pip
-	$(PY) -m pip install --progress-bar on -e '.[worker,local,dev]'
+	$(PY) -m pip install --progress-bar on -e '.[worker,cpu,local,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

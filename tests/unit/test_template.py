@@ -19,6 +19,7 @@ TEMPLATE_PATH = REPO / "infra" / "template.yaml"
 FUNCTIONS = {
     "IngestFunction": "ingest", "MatchFunction": "match", "NotifyFunction": "notify",
     "ApiFunction": "api", "DeadLetterFunction": "deadletter", "MigrateFunction": "migrate",
+    "RecordFunction": "record",
 }
 
 
@@ -236,6 +237,7 @@ def test_local_stack_can_resolve_the_real_function_environment(template):
         **params, "JobsQueue": "http://moto/jobs", "FacesQueue": "http://moto/faces",
         "AlertsTopic": "arn:aws:sns:us-east-1:123456789012:facetrace-local-alerts",
         "SmsTopic": "arn:aws:sns:us-east-1:123456789012:facetrace-local-sms",
+        "DeliveriesQueue": "http://moto/deliveries", "IdempotencyTable": "facetrace-local-idempotency",
     }
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     resolved, skipped = {}, set()
@@ -287,6 +289,7 @@ def test_names_follow_the_stack_name(template):
     names = {
         "JobsQueue": "-jobs", "JobsDeadLetterQueue": "-jobs-dlq", "FacesQueue": "-faces",
         "FacesDeadLetterQueue": "-faces-dlq", "AlertsQueue": "-alerts", "AlertsDeadLetterQueue": "-alerts-dlq",
+        "DeliveriesQueue": "-deliveries", "DeliveriesDeadLetterQueue": "-deliveries-dlq",
     }
     res = template["Resources"]
     # WHEN read  THEN they are the stack name plus a fixed suffix
@@ -336,7 +339,7 @@ def test_event_wiring(template):
     # AND the SQS consumers are the ones the pipeline describes
     assert sorted((fn, q) for fn, q, _ in sqs_events(template)) == [
         ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "JobsDeadLetterQueue"),
-        ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue")]
+        ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue"), ("RecordFunction", "DeliveriesQueue")]
     # AND the alerts topic reaches the alerts queue raw, with a queue policy letting it
     sub = res["AlertsTopicSubscription"]["Properties"]
     assert sub["Protocol"] == "sqs" and sub["RawMessageDelivery"] is True

@@ -1,0 +1,1 @@
+"""FaceTrace GPU worker: decode photos, detect, align, assess and embed faces."""

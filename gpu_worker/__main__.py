@@ -1,0 +1,43 @@
+"""Entry point of the GPU worker container: `python -m gpu_worker` (or `facetrace-worker`)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from aws_lambda_powertools import Logger
+
+from facetrace.adapters import aws
+from facetrace.config import Settings
+from gpu_worker.packs import load_pack
+from gpu_worker.worker import Worker, WorkerConfig
+
+logger = Logger(service="gpu_worker")
+
+
+def build_worker(settings: Settings) -> Worker:
+    """Load the pack and connect the worker to its queues and bucket (no database)."""
+    s3 = aws.client("s3", settings.aws_region, settings.aws_endpoint_url)
+    sqs = aws.client("sqs", settings.aws_region, settings.aws_endpoint_url)
+    engine = load_pack(settings.pack_dir or settings.pack, downloader=lambda b, k, dest: s3.download_file(b, k, dest))
+    config = WorkerConfig(
+        batch_size=settings.worker_batch_size, wait_s=settings.worker_wait_s, visibility_s=settings.worker_visibility_s,
+        max_faces=settings.max_faces_per_image, max_pixels=settings.max_image_pixels,
+        max_message_bytes=settings.max_message_bytes,
+    )
+    return Worker(
+        engine, aws.SQSJobSource(sqs, settings.jobs_queue_url), aws.SQSQueue(sqs, settings.faces_queue_url),
+        aws.S3Objects(s3, settings.upload_bucket), config,
+    )
+
+
+def main() -> None:
+    """Run the worker until SIGTERM or SIGINT; the batch in hand is finished first."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    build_worker(Settings()).run(stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""ONNX model wrappers: the SCRFD detector, ArcFace-style embedders and provider selection."""

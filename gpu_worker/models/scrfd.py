@@ -1,0 +1,168 @@
+"""SCRFD face detector (insightface ONNX export with 5 keypoints) on explicit execution providers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from gpu_worker.models.providers import make_session
+
+STRIDES = (8, 16, 32)
+NUM_ANCHORS = 2  # SCRFD *_bnkps exports: two anchors per feature-map cell
+HEADS = ("score", "bbox", "kps")
+
+
+@dataclass
+class Detections:
+    """Faces found in one image, in original-image pixels."""
+
+    boxes: np.ndarray  # (n, 4) x1,y1,x2,y2
+    scores: np.ndarray  # (n,)
+    kps: np.ndarray  # (n, 5, 2): left eye, right eye, nose, left mouth, right mouth
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        """No face."""
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
+
+
+@dataclass
+class _Placement:
+    """Where one image was placed on the detector canvas."""
+
+    scale: float
+    pad_x: int
+    pad_y: int
+
+
+class ScrfdDetector:
+    """Batch face detection: letterbox, one ONNX run per pyramid level, anchor decoding, NMS."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        providers: list[str] | None = None,
+        input_size: tuple[int, int] = (640, 640),
+        score_threshold: float = 0.5,
+        nms_threshold: float = 0.4,
+    ):
+        self.session = make_session(path, providers)
+        self.providers = self.session.get_providers()
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        # Some exports (e.g. buffalo_l's det_10g) drop the batch axis: outputs [anchors, k], one image per run.
+        self.batched = len(self.session.get_outputs()[0].shape) == 3
+        self.size = _round32(int(input_size[0]), int(input_size[1]))
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        """Detect faces in BGR images: one batched run per pyramid level, merged by NMS."""
+        if not images:
+            return []
+        # The half-size level exists for frame-filling faces: at full size they outgrow SCRFD's
+        # largest anchors and are missed; at half size they fall back inside the trained range.
+        levels = [self.size, _round32(self.size[0] // 2, self.size[1] // 2)]
+        per_level = [self._run(images, size) for size in levels]
+        return [self._merge([found[i] for found in per_level]) for i in range(len(images))]
+
+    def _run(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[Detections]:
+        """One detector run over the whole batch at one canvas size; raw (pre-NMS) candidates."""
+        canvases, places = zip(*(_letterbox(image, size) for image in images))
+        blob = np.stack(canvases).astype(np.float32)
+        blob = (blob[..., ::-1] - 127.5) / 128.0  # SCRFD was trained on RGB, (x-127.5)/128
+        blob = np.ascontiguousarray(blob.transpose(0, 3, 1, 2))
+        if self.batched:
+            raw = self.session.run(self.output_names, {self.input_name: blob})
+        else:
+            runs = [self.session.run(self.output_names, {self.input_name: one[None]}) for one in blob]
+            raw = [np.concatenate([o.reshape(1, -1, o.shape[-1]) for o in per_output]) for per_output in zip(*runs)]
+        heads = self._heads(dict(zip(self.output_names, raw)))
+        return [self._decode(heads, i, place, size) for i, place in enumerate(places)]
+
+    def _heads(self, outputs: dict) -> dict[tuple[str, int], np.ndarray]:
+        """Outputs keyed by (head, stride): by name when exported as score_8 etc., else insightface order."""
+        if all(f"{h}_{s}" in outputs for h in HEADS for s in STRIDES):
+            return {(h, s): outputs[f"{h}_{s}"] for h in HEADS for s in STRIDES}
+        ordered = list(outputs.values())
+        return {(h, s): ordered[i * len(STRIDES) + j] for i, h in enumerate(HEADS) for j, s in enumerate(STRIDES)}
+
+    def _decode(self, heads: dict, index: int, place: _Placement, size: tuple[int, int]) -> Detections:
+        """Anchor decoding for one image of the batch, back to original pixels (no NMS yet)."""
+        boxes, scores, kpss = [], [], []
+        for stride in STRIDES:
+            score = heads["score", stride][index].reshape(-1)
+            keep = np.where(score >= self.score_threshold)[0]
+            if keep.size == 0:
+                continue
+            centers = _anchor_centers(size[1] // stride, size[0] // stride, stride)[keep]
+            dist = heads["bbox", stride][index][keep] * stride
+            kps = heads["kps", stride][index][keep] * stride
+            boxes.append(np.hstack([centers - dist[:, :2], centers + dist[:, 2:]]))
+            kpss.append(kps.reshape(-1, 5, 2) + centers[:, None, :])
+            scores.append(score[keep])
+        if not scores:
+            return Detections.empty()
+        offset = np.array([place.pad_x, place.pad_y], dtype=np.float32)
+        box_pts = (np.vstack(boxes).reshape(-1, 2, 2) - offset) / place.scale
+        kps_pts = (np.vstack(kpss) - offset) / place.scale
+        return Detections(
+            box_pts.reshape(-1, 4).astype(np.float32),
+            np.concatenate(scores).astype(np.float32),
+            kps_pts.astype(np.float32),
+        )
+
+    def _merge(self, found: list[Detections]) -> Detections:
+        """Union of the candidates of every level, de-duplicated by NMS."""
+        scores = np.concatenate([f.scores for f in found])
+        if not len(scores):
+            return Detections.empty()
+        boxes, kps = np.vstack([f.boxes for f in found]), np.vstack([f.kps for f in found])
+        keep = nms(boxes, scores, self.nms_threshold)
+        return Detections(boxes[keep], scores[keep], kps[keep])
+
+
+def _round32(width: int, height: int) -> tuple[int, int]:
+    """Canvas size rounded down to SCRFD's multiple of 32 (at least 32)."""
+    return max(32, width - width % 32), max(32, height - height % 32)
+
+
+def _letterbox(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, _Placement]:
+    """Resize keeping aspect to fit the canvas, centred; black padding around."""
+    width, height = size
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    canvas = np.zeros((height, width, 3), dtype=np.uint8)
+    pad_x, pad_y = (width - new_w) // 2, (height - new_h) // 2
+    canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
+    return canvas, _Placement(new_w / w, pad_x, pad_y)
+
+
+def _anchor_centers(rows: int, cols: int, stride: int) -> np.ndarray:
+    """(rows*cols*NUM_ANCHORS, 2) anchor centres in canvas pixels, in the export's memory order."""
+    ys, xs = np.mgrid[:rows, :cols]
+    centers = np.stack([xs, ys], axis=-1).reshape(-1, 2).astype(np.float32) * stride
+    return np.repeat(centers, NUM_ANCHORS, axis=0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression; indices kept, best score first."""
+    x1, y1, x2, y2 = boxes.T
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = scores.argsort()[::-1]
+    keep = []
+    while order.size:
+        i, rest = order[0], order[1:]
+        keep.append(i)
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        overlap = w * h / (areas[i] + areas[rest] - w * h)
+        order = rest[overlap <= threshold]
+    return np.array(keep, dtype=int)

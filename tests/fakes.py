@@ -1,0 +1,281 @@
+"""Small in-memory fakes of FaceTrace's ports and stores, and builders of the messages they carry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Sequence
+
+import numpy as np
+
+from facetrace.alert import Alert
+from facetrace.case import Agency, Case, CaseStatus
+from facetrace.face import StoredFace
+from facetrace.gallery import Gallery
+from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
+from facetrace.photo import Photo, PhotoStatus, reference_key, sighting_key
+from facetrace.ports import ObjectInfo, ReceivedMessage, UploadForm
+
+# --- ports ---------------------------------------------------------------------------------
+
+
+class FakeObjects:
+    """ObjectStore in a dict; presigned URLs are recognisable fake strings."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str | None, dict[str, str]]] = {}
+        self.gets: list[str] = []
+
+    def add(self, key: str, body: bytes, content_type: str | None = "image/jpeg", metadata: dict | None = None) -> None:
+        self.objects[key] = (body, content_type, dict(metadata or {}))
+
+    def head(self, key: str) -> ObjectInfo:
+        body, content_type, metadata = self.objects[key]
+        return ObjectInfo(len(body), content_type, metadata)
+
+    def get(self, key: str) -> bytes:
+        self.gets.append(key)
+        return self.objects[key][0]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type, {})
+
+    def presign_post(self, key, content_type, min_bytes, max_bytes, metadata, expires_in) -> UploadForm:
+        return UploadForm("https://uploads.test/", {"key": key, "Content-Type": content_type, **metadata}, key, expires_in)
+
+    def presign_get(self, key: str, expires_in: int) -> str:
+        return f"https://objects.test/{key}?expires={expires_in}"
+
+
+class FakeQueue:
+    """Queue that remembers what was sent; fails the next `fail` sends."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.sent: list[tuple[str, str | None]] = []
+        self.fail = fail
+
+    def send(self, body: str, dedup_id: str | None = None) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("queue unavailable")
+        self.sent.append((body, dedup_id))
+
+    @property
+    def bodies(self) -> list[str]:
+        return [b for b, _ in self.sent]
+
+
+class FakePublisher:
+    """Publisher that remembers what was published."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str | None, dict[str, str] | None]] = []
+
+    def publish(self, message: str, subject: str | None = None, attributes: dict[str, str] | None = None) -> str:
+        self.published.append((message, subject, attributes))
+        return f"msg-{len(self.published)}"
+
+
+class FakeMailer:
+    """Mailer that fails its first `fail` sends, then remembers each e-mail."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.sent: list[tuple[str, list[str], str, str]] = []
+        self.fail = fail
+
+    def send(self, sender: str, to: list[str], subject: str, text: str) -> str:
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("SES throttled")
+        self.sent.append((sender, to, subject, text))
+        return f"mail-{len(self.sent)}"
+
+
+class FakeMessageSource:
+    """MessageSource over a list of bodies; records deletes and extensions."""
+
+    def __init__(self, bodies: Sequence[str] = ()) -> None:
+        self.pending = [ReceivedMessage(f"m{i}", f"r{i}", body) for i, body in enumerate(bodies)]
+        self.deleted: list[str] = []
+        self.extended: list[list[str]] = []
+
+    def receive(self, max_jobs: int, wait_s: int) -> list[ReceivedMessage]:
+        batch, self.pending = self.pending[:max_jobs], self.pending[max_jobs:]
+        return batch
+
+    def delete(self, receipts: list[str]) -> None:
+        self.deleted.extend(receipts)
+
+    def extend(self, receipts: list[str], seconds: int) -> None:
+        self.extended.append(list(receipts))
+
+
+class FakeOnce:
+    """The notify `Once` guard in a dict: an action that raised may run again."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, str] = {}
+
+    def run(self, key: str, action) -> str:
+        if key not in self.done:
+            self.done[key] = action()
+        return self.done[key]
+
+
+# --- stores --------------------------------------------------------------------------------
+
+
+class MemoryStore:
+    """CaseStore, PhotoStore, FaceStore, AlertStore and DeliveryStore in memory, with the same idempotency rules."""
+
+    def __init__(self) -> None:
+        self.agencies: dict[str, Agency] = {}
+        self.cases: dict[str, Case] = {}
+        self.photos: dict[str, Photo] = {}
+        self.faces: dict[int, tuple[str, ModelInfo, StoredFace]] = {}
+        self.matches: dict[tuple[int, int], float] = {}
+        self.alerts: dict[str, Alert] = {}
+        self.deliveries: dict[tuple[str, str, str], dict] = {}
+
+    # CaseStore
+    def add_agency(self, agency: Agency) -> None:
+        self.agencies[agency.id] = agency
+
+    def get_agency(self, agency_id: str) -> Agency | None:
+        return self.agencies.get(agency_id)
+
+    def add_case(self, case: Case) -> None:
+        self.cases[case.id] = case
+
+    def get_case(self, case_id: str) -> Case | None:
+        return self.cases.get(case_id)
+
+    def set_case_status(self, case_id: str, status: CaseStatus) -> None:
+        self.cases[case_id] = self.cases[case_id].model_copy(update={"status": status})
+
+    # PhotoStore
+    def add_photo(self, photo: Photo) -> bool:
+        if photo.id in self.photos:
+            return False
+        self.photos[photo.id] = photo
+        return True
+
+    def get_photo(self, photo_id: str) -> Photo | None:
+        return self.photos.get(photo_id)
+
+    def mark_job_sent(self, photo_id: str, at: datetime) -> None:
+        self.photos[photo_id] = self.photos[photo_id].model_copy(update={"job_sent_at": at})
+
+    def set_photo_status(self, photo_id, status, reason=None, face_count=None) -> None:
+        photo = self.photos[photo_id]
+        update = {"status": status, "reason": reason}
+        if face_count is not None:
+            update["face_count"] = face_count
+        self.photos[photo_id] = photo.model_copy(update=update)
+
+    # FaceStore
+    def add_faces(self, photo_id: str, model: ModelInfo, faces: Sequence[Face], usable: Sequence[bool]) -> list[StoredFace]:
+        stored = []
+        for face, ok in zip(faces, usable):
+            found = next((s for p, m, s in self.faces.values()
+                          if p == photo_id and m.name == model.name and s.face.index == face.index), None)
+            if found is None:
+                found = StoredFace(len(self.faces) + 1, face, ok)
+                self.faces[found.id] = (photo_id, model, found)
+            stored.append(found)
+        return stored
+
+    def gallery(self, model_name: str, dim: int) -> Gallery:
+        rows = []
+        for photo_id, model, face in self.faces.values():
+            photo = self.photos[photo_id]
+            case = self.cases.get(photo.case_id or "")
+            if (model.name == model_name and model.dim == dim and face.usable and photo.kind is PhotoKind.REFERENCE
+                    and case is not None and case.status is CaseStatus.OPEN):
+                rows.append((face.face.embedding(), face.id, photo.case_id))
+        if not rows:
+            return Gallery.empty(dim)
+        return Gallery(np.stack([r[0] for r in rows]), np.array([r[1] for r in rows]), tuple(r[2] for r in rows))
+
+    def photo_of_face(self, face_id: int) -> str:
+        return self.faces[face_id][0]
+
+    def add_matches(self, sighting_face_id: int, candidates) -> None:
+        for c in candidates:
+            self.matches[(sighting_face_id, c.reference_face_id)] = c.score
+
+    # AlertStore
+    def add_alert(self, alert: Alert) -> Alert:
+        existing = next((a for a in self.alerts.values()
+                         if a.sighting_id == alert.sighting_id and a.case_id == alert.case_id), None)
+        if existing is not None:
+            return existing
+        self.alerts[alert.id] = alert
+        return alert
+
+    def mark_published(self, alert_id: str, at: datetime) -> None:
+        self.alerts[alert_id] = self.alerts[alert_id].model_copy(update={"published_at": at})
+
+    # DeliveryStore
+    def record_delivery(self, alert_id, channel, recipient, ok, provider_id, error) -> None:
+        row = self.deliveries.get((alert_id, channel, recipient))
+        if row is None or not row["ok"]:
+            self.deliveries[(alert_id, channel, recipient)] = {"ok": ok, "provider_id": provider_id, "error": error}
+
+
+# --- builders ------------------------------------------------------------------------------
+
+DIM = 8
+MODEL = ModelInfo(name="test-model", version="1", dim=DIM, match_threshold=0.5, alert_threshold=0.8)
+
+
+def unit(*values: float, dim: int = DIM) -> np.ndarray:
+    """An L2-normalised float32 vector from its first few components (the rest zero)."""
+    vec = np.zeros(dim, dtype=np.float32)
+    vec[: len(values)] = values
+    return vec / np.linalg.norm(vec)
+
+
+def with_cosine(base: np.ndarray, cosine: float) -> np.ndarray:
+    """A unit vector whose cosine similarity with the unit vector `base` is exactly `cosine`."""
+    other = np.zeros_like(base)
+    other[np.argmin(np.abs(base))] = 1.0
+    other = other - base * float(other @ base)
+    other /= np.linalg.norm(other)
+    return (cosine * base + np.sqrt(1 - cosine**2) * other).astype(np.float32)
+
+
+def quality(reference: bool = True, sighting: bool = True, reasons: Sequence[str] = ()) -> Quality:
+    return Quality(det_score=0.99, face_px=120.0, blur=300.0, yaw=0.0, usable_as_reference=reference,
+                   usable_as_sighting=sighting, reasons=list(reasons))
+
+
+def face(index: int, embedding: np.ndarray, reference: bool = True, sighting: bool = True,
+         reasons: Sequence[str] = ()) -> Face:
+    landmarks = np.array([[30, 40], [70, 40], [50, 60], [35, 80], [65, 80]], dtype=np.float32) + 10 * index
+    box = (10.0 + 100 * index, 20.0, 110.0 + 100 * index, 140.0)
+    return Face.build(index, box, landmarks, quality(reference, sighting, reasons), embedding)
+
+
+def agency(name: str = "Missing Persons Unit", email: str = "mpu@police.example") -> Agency:
+    return Agency(name=name, email=email, phone="+15550100")
+
+
+def case(agency_id: str, person_name: str = "Jane Roe", status: CaseStatus = CaseStatus.OPEN) -> Case:
+    return Case(id=str(uuid.uuid4()), agency_id=agency_id, person_name=person_name, age=34,
+                last_seen_place="Central Station", status=status, created_at=datetime.now(timezone.utc))
+
+
+def photo(kind: PhotoKind, case_id: str | None = None, status: PhotoStatus = PhotoStatus.RECEIVED, **extra) -> Photo:
+    photo_id = extra.pop("id", None) or str(uuid.uuid4())
+    key = reference_key(case_id, photo_id) if kind is PhotoKind.REFERENCE else sighting_key(photo_id)
+    return Photo(id=photo_id, kind=kind, case_id=case_id, s3_key=key, status=status, **extra)
+
+
+def job_for(p: Photo, bucket: str = "uploads") -> Job:
+    return Job(photo_id=p.id, kind=p.kind, case_id=p.case_id, bucket=bucket, key=p.s3_key)
+
+
+def faces_result(p: Photo, faces: Sequence[Face], model: ModelInfo = MODEL, **extra) -> FacesResult:
+    return FacesResult(job=job_for(p), status="ok", model=model, image_width=640, image_height=480,
+                       faces=list(faces), **extra)

@@ -1,0 +1,119 @@
+"""load_pack, provider choice and the ONNX embedder contract, on tiny generated ONNX models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpu_worker.models.providers import choose_providers
+from gpu_worker.packs import load_pack
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = REPO / "gpu_worker" / "packs" / "manifests"
+
+
+def _tiny_embedder(path: Path, dim: int, input_name: str = "data") -> None:
+    """A 112x112 'embedder' whose output is a fixed linear projection of the mean pixel per channel."""
+    onnx = pytest.importorskip("onnx", reason="the onnx package builds the tiny test model")
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.arange(3 * dim, dtype=np.float32).reshape(3, dim) / (3 * dim) - 0.3
+    graph = helper.make_graph(
+        [
+            helper.make_node("ReduceMean", ["x", "axes"], ["pooled"], keepdims=0),
+            helper.make_node("MatMul", ["pooled", "w"], ["embedding"]),
+        ],
+        "tiny",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["n", 3, 112, 112])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["n", dim])],
+        [numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "axes"), numpy_helper.from_array(weights, "w")],
+    )
+    graph.node[0].input[0] = input_name
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8  # readable by any onnxruntime >= 1.14
+    onnx.save(model, str(path))
+
+
+def test_embedder_reads_its_dim_from_the_model_and_normalises(tmp_path):
+    # GIVEN a tiny 7-d model
+    from gpu_worker.models.embedder import OnnxEmbedder
+
+    _tiny_embedder(tmp_path / "tiny.onnx", dim=7)
+    embedder = OnnxEmbedder(tmp_path / "tiny.onnx", ["CPUExecutionProvider"], color="RGB", mean=127.5, std=128)
+    # WHEN it embeds a batch of three crops in one call
+    crops = np.random.default_rng(0).integers(0, 255, (3, 112, 112, 3), dtype=np.uint8)
+    vectors = embedder.embed(crops)
+    # THEN the dim comes from the model, the vectors are unit length, and RGB order was applied
+    assert embedder.dim == 7 and vectors.shape == (3, 7) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    mean_rgb = (crops[..., ::-1].astype(np.float32).mean(axis=(1, 2)) - 127.5) / 128
+    expected = mean_rgb @ (np.arange(21, dtype=np.float32).reshape(3, 7) / 21 - 0.3)
+    assert np.allclose(vectors, expected / np.linalg.norm(expected, axis=1, keepdims=True), atol=1e-4)
+    assert embedder.embed(np.zeros((0, 112, 112, 3), np.uint8)).shape == (0, 7)
+
+
+def test_embedder_refuses_an_unknown_colour_order(tmp_path):
+    from gpu_worker.models.embedder import OnnxEmbedder
+
+    _tiny_embedder(tmp_path / "tiny.onnx", dim=4)
+    with pytest.raises(ValueError, match="BGR or RGB"):
+        OnnxEmbedder(tmp_path / "tiny.onnx", ["CPUExecutionProvider"], color="YUV")
+
+
+def test_providers_keep_only_what_this_runtime_offers():
+    # GIVEN a wish list with GPU providers on a runtime that always has the CPU one
+    chosen = choose_providers(["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    # THEN CPU is kept, in order, and nothing unavailable is claimed
+    assert chosen[-1] == "CPUExecutionProvider"
+    with pytest.raises(RuntimeError, match="none of the providers"):
+        choose_providers(["NoSuchExecutionProvider"])
+
+
+def test_manifests_are_complete():
+    # GIVEN the checked-in manifests THEN each names its files, preprocessing, licence and thresholds
+    for path in MANIFESTS.glob("*/manifest.json"):
+        manifest = json.loads(path.read_text())
+        assert {"name", "version", "license", "detector", "embedder", "thresholds"} <= set(manifest), path
+        assert manifest["embedder"]["color"] in ("BGR", "RGB")
+        assert manifest["thresholds"]["match"] <= manifest["thresholds"]["alert"]
+
+
+def test_unknown_pack_spec_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no manifest.json"):
+        load_pack(str(tmp_path))
+    with pytest.raises(ValueError, match="no downloader"):
+        load_pack("s3://bucket/packs/x")
+
+
+def test_s3_pack_is_downloaded_then_loaded(tmp_path, monkeypatch):
+    # GIVEN an S3 pack prefix served by a fake downloader from a local "bucket"
+    models = os.environ.get("FACETRACE_TEST_MODELS")
+    if not models or not Path(models, "scrfd_500m_bnkps.onnx").is_file():
+        pytest.skip("FACETRACE_TEST_MODELS not set: the SCRFD model is needed to load an ONNX pack")
+    bucket = tmp_path / "bucket" / "packs" / "mbf"
+    bucket.mkdir(parents=True)
+    shutil.copy(MANIFESTS / "scrfd500m-mbf" / "manifest.json", bucket)
+    monkeypatch.setenv("FACETRACE_MODEL_CACHE", str(tmp_path / "cache"))
+    fetched = []
+
+    def downloader(name: str, key: str, dest: str) -> None:
+        fetched.append((name, key))
+        source = bucket / Path(key).name
+        os.symlink(source if source.exists() else Path(models) / Path(key).name, dest)
+
+    # WHEN loaded through s3://
+    engine = load_pack("s3://my-bucket/packs/mbf/", ["CPUExecutionProvider"], downloader=downloader)
+    # THEN the manifest and both model files were fetched under the prefix, and the dim read from the model
+    assert fetched == [
+        ("my-bucket", "packs/mbf/manifest.json"),
+        ("my-bucket", "packs/mbf/scrfd_500m_bnkps.onnx"),
+        ("my-bucket", "packs/mbf/mobilefacenet_bgr.onnx"),
+    ]
+    assert engine.model.name == "scrfd500m-mbf" and engine.model.dim == 128
+    assert engine.providers == ["CPUExecutionProvider"]
+    assert engine.analyse([np.zeros((240, 320, 3), np.uint8)], max_faces=5) == [[]]

@@ -1,0 +1,164 @@
+"""The GPU worker loop on fakes: batching, failures that stay with their own job, and big results."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+from pydantic import TypeAdapter
+
+from facetrace.messages import Face, FacesResult, Job, PhotoKind
+from gpu_worker.engine import DetectedFace
+from gpu_worker.worker import Worker, WorkerConfig
+from tests import fakes, images
+from tests.fakes import MODEL
+
+EMBEDDING = fakes.unit(1, 1)
+CULPRIT_WIDTH = 77  # the fake engine crashes on any batch holding an image this wide
+
+
+class FakeEngine:
+    """One face per image with a fixed unit embedding; remembers each batch; crashes on the culprit."""
+
+    model = MODEL
+    providers = ["fake"]
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def analyse(self, images_, max_faces: int) -> list[list[DetectedFace]]:
+        self.batches.append(len(images_))
+        if any(image.shape[1] == CULPRIT_WIDTH for image in images_):
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        h, w = (images_[0].shape[:2]) if images_ else (0, 0)
+        box = np.array([w * 0.25, h * 0.25, w * 0.75, h * 0.75], dtype=np.float32)
+        landmarks = np.tile(box[:2], (5, 1)) + np.arange(10, dtype=np.float32).reshape(5, 2)
+        return [[DetectedFace(box, landmarks, 0.99, EMBEDDING, fakes.quality())] for _ in images_]
+
+
+class Rig:
+    """A worker on fakes, with jobs for the given images (bytes, or None for an unreadable body)."""
+
+    def __init__(self, uploads: list[bytes | None], **config) -> None:
+        self.objects = fakes.FakeObjects()
+        self.faces = fakes.FakeQueue()
+        self.engine = FakeEngine()
+        self.jobs: list[Job | None] = []
+        bodies = []
+        for data in uploads:
+            if data is None:
+                self.jobs.append(None)
+                bodies.append('{"photo_id": 42, "kind": "selfie"}')
+                continue
+            photo_id = str(uuid.uuid4())
+            job = Job(photo_id=photo_id, kind=PhotoKind.SIGHTING, bucket="uploads", key=f"sightings/{photo_id}")
+            self.objects.add(job.key, data)
+            self.jobs.append(job)
+            bodies.append(job.model_dump_json())
+        self.source = fakes.FakeMessageSource(bodies)
+        self.worker = Worker(self.engine, self.source, self.faces, self.objects, WorkerConfig(**{"batch_size": 10, **config}))
+
+    def results(self) -> dict[str, FacesResult]:
+        parsed = [FacesResult.model_validate_json(b) for b in self.faces.bodies]
+        return {r.job.photo_id: r for r in parsed}
+
+
+def test_a_batch_of_five_is_one_engine_call_five_results_five_deletes():
+    # GIVEN five decodable photos on the jobs queue
+    rig = Rig([images.jpeg(120, 90, seed=i) for i in range(5)])
+    # WHEN the worker polls once
+    done = rig.worker.poll_once()
+    # THEN the engine ran once on all five, and each job got an ok result and was deleted
+    assert rig.engine.batches == [5]
+    assert done == 5
+    results = rig.results()
+    assert set(results) == {j.photo_id for j in rig.jobs}
+    for job in rig.jobs:
+        r = results[job.photo_id]
+        assert (r.status, r.model, r.image_width, r.image_height) == ("ok", MODEL, 120, 90)
+        assert len(r.faces) == 1
+        np.testing.assert_allclose(r.faces[0].embedding(), EMBEDDING)
+    assert [d for _, d in rig.faces.sent] == [j.photo_id for j in rig.jobs]  # dedup by photo
+    assert sorted(rig.source.deleted) == ["r0", "r1", "r2", "r3", "r4"]
+
+
+def test_undecodable_image_gets_a_failed_result_and_is_deleted():
+    # GIVEN a good photo and an upload that is not an image at all
+    rig = Rig([images.jpeg(), b"GIF89a but not really" * 10])
+    # WHEN the worker polls once
+    rig.worker.poll_once()
+    # THEN the bad one gets a failed result saying why, the good one an ok result, and both are deleted
+    good, bad = (rig.results()[j.photo_id] for j in rig.jobs)
+    assert good.status == "ok"
+    assert bad.status == "failed" and bad.error.startswith("cannot decode image")
+    assert bad.faces == []
+    assert rig.engine.batches == [1]  # only the decodable image reached the engine
+    assert sorted(rig.source.deleted) == ["r0", "r1"]
+
+
+def test_huge_result_is_offloaded_to_the_object_store():
+    # GIVEN a worker allowed only tiny messages
+    rig = Rig([images.jpeg()], max_message_bytes=300)
+    # WHEN it processes a photo with a face
+    rig.worker.poll_once()
+    # THEN the message points at the faces left in the bucket instead of carrying them
+    [result] = rig.results().values()
+    assert result.faces == [] and result.faces_key is not None
+    assert len(rig.faces.bodies[0].encode()) < 2000
+    faces = TypeAdapter(list[Face]).validate_json(rig.objects.get(result.faces_key))
+    assert len(faces) == 1
+    np.testing.assert_allclose(faces[0].embedding(), EMBEDDING)
+    assert rig.source.deleted == ["r0"]
+
+
+def test_small_result_travels_in_the_message():
+    # GIVEN the default message limit
+    rig = Rig([images.jpeg()])
+    # WHEN one face is found THEN nothing is written to the bucket
+    rig.worker.poll_once()
+    [result] = rig.results().values()
+    assert result.faces_key is None and len(result.faces) == 1
+    assert not any(k.startswith("results/") for k in rig.objects.objects)
+
+
+def test_engine_crash_on_a_batch_leaves_only_the_culprit_undeleted():
+    # GIVEN three photos, the middle one crashing the engine
+    rig = Rig([images.jpeg(120, 90), images.jpeg(CULPRIT_WIDTH, 90), images.jpeg(120, 90, seed=2)])
+    # WHEN the worker polls once
+    done = rig.worker.poll_once()
+    # THEN the batch is retried one by one: the others complete, the culprit is left for SQS to retry
+    assert rig.engine.batches == [3, 1, 1, 1]
+    assert done == 2
+    assert set(rig.results()) == {rig.jobs[0].photo_id, rig.jobs[2].photo_id}
+    assert sorted(rig.source.deleted) == ["r0", "r2"]
+
+
+def test_unreadable_job_body_is_left_on_the_queue():
+    # GIVEN an unreadable message between two good jobs
+    rig = Rig([images.jpeg(), None, images.jpeg(seed=1)])
+    # WHEN the worker polls once
+    rig.worker.poll_once()
+    # THEN the good jobs are done and deleted, the unreadable one is not (it will be dead-lettered)
+    assert len(rig.faces.sent) == 2
+    assert sorted(rig.source.deleted) == ["r0", "r2"]
+
+
+def test_result_that_cannot_be_sent_is_not_deleted():
+    # GIVEN a faces queue that fails the first send
+    rig = Rig([images.jpeg(), images.jpeg(seed=1)])
+    rig.faces.fail = 1
+    # WHEN the worker polls once
+    rig.worker.poll_once()
+    # THEN the job whose result was lost stays on the queue to be retried
+    assert len(rig.faces.sent) == 1
+    assert rig.source.deleted == ["r1"]
+
+
+def test_batch_size_bounds_each_receive():
+    # GIVEN three jobs and a batch size of two
+    rig = Rig([images.jpeg(seed=i) for i in range(3)], batch_size=2)
+    # WHEN the worker polls twice
+    first, second = rig.worker.poll_once(), rig.worker.poll_once()
+    # THEN it takes two then one
+    assert (first, second) == (2, 1)
+    assert rig.engine.batches == [2, 1]
