@@ -27,13 +27,15 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     """The Lambda handler over the given wiring (tests pass their own)."""
     processor = BatchProcessor(event_type=EventType.SQS, model=AlertRecord)
 
-    def record_handler(record: AlertRecord) -> None:
-        sent = deliver_alert(record.body, wiring.notify())
-        metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=len(sent))
-
     @logger.inject_lambda_context
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
+        deps = wiring.notify(context)
+
+        def record_handler(record: AlertRecord) -> None:
+            sent = deliver_alert(record.body, deps)
+            metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=len(sent))
+
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
     return handler

@@ -81,6 +81,30 @@ def test_reference_without_faces_says_so(world):
     assert world.store.get_photo(p.id).reason == "no face found in the reference photo"
 
 
+def test_reference_with_a_bystander_enrols_only_the_clearly_larger_face(world):
+    # GIVEN a reference photo with the missing person close up and a small face in the background
+    p = world.add_photo(PhotoKind.REFERENCE, world.case.id)
+    person, bystander = face(0, unit(0, 1), reference=True), face(1, unit(0, 0, 1), reference=True)
+    bystander = bystander.model_copy(update={"box": (300.0, 20.0, 330.0, 50.0)})
+    # WHEN it is processed
+    outcome = process_faces(fakes.faces_result(p, [person, bystander]), world.deps)
+    # THEN only the large face joins the gallery
+    assert outcome.faces == 1
+    assert len(world.store.gallery(MODEL.name, MODEL.dim)) == 2
+    assert world.store.get_photo(p.id).reason is None
+
+
+def test_reference_with_two_similar_faces_is_refused(world):
+    # GIVEN a reference photo of two people of the same size: which one is missing cannot be told
+    p = world.add_photo(PhotoKind.REFERENCE, world.case.id)
+    faces = [face(0, unit(0, 1), reference=True), face(1, unit(0, 0, 1), reference=True)]
+    # WHEN it is processed
+    process_faces(fakes.faces_result(p, faces), world.deps)
+    # THEN neither face enrols and the agency is told why
+    assert len(world.store.gallery(MODEL.name, MODEL.dim)) == 1
+    assert "only the missing person" in world.store.get_photo(p.id).reason
+
+
 def test_close_sighting_raises_one_alert_and_publishes_it(world):
     # GIVEN a sighting whose face is 0.9 similar to the reference (alert threshold 0.8)
     seen_at = datetime(2024, 6, 1, 12, 30, tzinfo=timezone.utc)

@@ -19,6 +19,9 @@ from facetrace.ports import ObjectStore, Publisher
 
 logger = Logger(child=True)
 
+# In a reference photo with several good faces, the missing person's must be at least this much larger.
+DOMINANT_AREA_RATIO = 2.0
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -79,12 +82,29 @@ def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
 
 
 def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps) -> MatchOutcome:
-    usable = [f.quality.usable_as_reference for f in result.faces]
+    usable, reason = reference_faces(result.faces)
     stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
-    reason = None if any(usable) else _refusal(result)
+    reason = reason or (None if any(usable) else _refusal(result))
     deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason=reason, face_count=len(stored))
     logger.info("reference enrolled", extra={"photo_id": photo.id, "case_id": photo.case_id, "usable": sum(usable)})
     return MatchOutcome(photo.id, faces=sum(usable))
+
+
+def reference_faces(faces: list[Face]) -> tuple[list[bool], str | None]:
+    """Which faces of a reference photo enrol: the one good face, or the clearly largest of several, or none."""
+    usable = [f.quality.usable_as_reference for f in faces]
+    candidates = sorted((i for i, ok in enumerate(usable) if ok), key=lambda i: -_area(faces[i]))
+    if len(candidates) <= 1:
+        return usable, None
+    if _area(faces[candidates[0]]) >= DOMINANT_AREA_RATIO * _area(faces[candidates[1]]):
+        return [i == candidates[0] for i in range(len(faces))], None
+    # Enrolling a bystander would alert on the wrong person; better to ask for another photo.
+    return [False] * len(faces), "several faces of similar size; upload a photo showing only the missing person"
+
+
+def _area(face: Face) -> float:
+    x1, y1, x2, y2 = face.box
+    return max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
 
 
 def _refusal(result: FacesResult) -> str:

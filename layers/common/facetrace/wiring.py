@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from facetrace.adapters import aws
 from facetrace.adapters.idempotency import IdempotentOnce
@@ -52,13 +53,19 @@ class Wiring:
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
         return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects)
 
-    def notify(self) -> NotifyDeps:
-        """Dependencies of the notify function."""
+    @cached_property
+    def once(self) -> IdempotentOnce:
+        """The notify function's at-most-once guard (powertools idempotency on DynamoDB)."""
+        return IdempotentOnce.on_dynamodb(self.settings.idempotency_table, self._client("dynamodb"))
+
+    def notify(self, context: Any = None) -> NotifyDeps:
+        """Dependencies of the notify function; the Lambda context bounds in-progress idempotency records."""
         s = self.settings
+        if context is not None:
+            self.once.register_lambda_context(context)
         return NotifyDeps(
             objects=self.objects, mailer=aws.SESMailer(self._client("ses")),
             sms=aws.SNSPublisher(self._client("sns"), s.sms_topic_arn),
             deliveries=aws.SQSQueue(self._client("sqs"), s.deliveries_queue_url),
-            once=IdempotentOnce.on_dynamodb(s.idempotency_table, self._client("dynamodb")),
-            sender=s.sender_email, link_ttl_s=s.photo_url_ttl_s,
+            once=self.once, sender=s.sender_email, link_ttl_s=s.photo_url_ttl_s,
         )

@@ -29,6 +29,10 @@ class IdempotentOnce:
         """The guard on a DynamoDB table (partition key `id`, TTL attribute `expiration`)."""
         return cls(DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb))
 
+    def register_lambda_context(self, context: Any) -> None:
+        """Let powertools expire an in-progress record when the invocation that wrote it times out."""
+        self._config.register_lambda_context(context)
+
     def run(self, key: str, action: Callable[[], str]) -> str:
         """Run action unless key was already done; return the action's (stored) result."""
 
