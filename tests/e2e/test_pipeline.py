@@ -11,6 +11,7 @@ import requests
 from facetrace.case import Agency
 from facetrace.local.system import LocalSystem
 from facetrace.local.users import AgencyUser, Citizen, post_file
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +19,19 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def system(mysql_server):
     system = LocalSystem(pack="dlib", server=mysql_server).start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture(scope="module")
+def onnx_system(mysql_server, test_models, tmp_path_factory):
+    """The same stack with the ONNX pack (SCRFD-500M + MobileFaceNet) from the shared models."""
+    pack = tmp_path_factory.mktemp("pack")
+    manifest = REPO / "gpu_worker" / "packs" / "manifests" / "scrfd500m-mbf" / "manifest.json"
+    (pack / "manifest.json").write_text(manifest.read_text())
+    for name in ("scrfd_500m_bnkps.onnx", "mobilefacenet_bgr.onnx"):
+        (pack / name).symlink_to(test_models / name)
+    system = LocalSystem(pack=str(pack), server=mysql_server, stack_name="facetrace-onnx").start()
     yield system
     system.stop()
 
@@ -72,9 +86,12 @@ def test_two_people_enrolled_two_alerts_and_none_for_a_stranger(system, officer,
     alerts = system.store.list_alerts(case_a) + system.store.list_alerts(case_b)
     assert sorted((a.case_id, a.sighting_id) for a in alerts) == sorted([(case_a, sighting_a), (case_b, sighting_b)])
     assert not [a for a in system.store.list_alerts() if a.sighting_id == stranger]
-    # AND the agency received one e-mail per alert
+    # AND the agency received one e-mail per alert, and each delivery is recorded
     new_emails = system.emails()[emails_before:]
     assert len(new_emails) == 2
+    for alert in alerts:
+        assert {(d["channel"], d["status"]) for d in system.store.deliveries_of(alert.id)} == {
+            ("email", "sent"), ("sms", "sent")}
     assert {"Person A", "Person B"} == {e.subject.split("sighting of ")[1].split(" (")[0] for e in new_emails}
 
 
@@ -93,18 +110,31 @@ def test_citizen_receipt_tells_why_an_upload_was_rejected(system):
     assert "not an image" in receipt["reason"]
 
 
-def test_group_photo_and_photo_without_faces(system, test_data):
+def test_group_photo_and_photo_without_faces(onnx_system, test_data):
     # GIVEN a selfie of six or seven people and a photo of a cup of coffee
-    citizen = Citizen(system.gateway.url)
+    citizen = Citizen(onnx_system.gateway.url)
     group = citizen.report_sighting(test_data / "fixtures" / "groups" / "selfie-many-people.jpg")
     coffee = citizen.report_sighting(test_data / "fixtures" / "noface" / "coffee.png")
 
-    # WHEN they have gone through the pipeline
-    group_photo, coffee_photo = _processed(system, group, coffee)
+    # WHEN they have gone through the pipeline (ONNX pack: dlib's HOG detector misses turned heads)
+    group_photo, coffee_photo = _processed(onnx_system, group, coffee)
 
     # THEN every face of the group was recorded and the coffee has none; neither is an error
     assert group_photo.status.value == "processed" and 6 <= group_photo.face_count <= 7
     assert coffee_photo.status.value == "processed" and coffee_photo.face_count == 0
+
+
+def test_onnx_pack_alerts_for_the_right_case(onnx_system, people):
+    # GIVEN a case enrolled through the ONNX pack (a 128-d gallery of its own model)
+    agency = Agency(name="Other Police", email="cases@other.test")
+    onnx_system.store.add_agency(agency)
+    officer = AgencyUser(onnx_system.gateway.url, agency.id)
+    case = _enrol(onnx_system, officer, "Person C", people["person03"][:2])
+    # WHEN a citizen uploads another photo of that person
+    sighting = Citizen(onnx_system.gateway.url).report_sighting(people["person03"][3])
+    _processed(onnx_system, sighting)
+    # THEN one alert names that case
+    assert [(a.case_id, a.sighting_id) for a in onnx_system.store.list_alerts()] == [(case, sighting)]
 
 
 def test_agency_routes_refuse_callers_without_credentials(system):

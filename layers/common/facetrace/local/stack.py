@@ -19,7 +19,7 @@ logger = Logger(child=True)
 
 ACCOUNT = "123456789012"
 TEMPLATE = Path(__file__).resolve().parents[4] / "infra" / "template.yaml"
-S3_EVENTS_QUEUE = "s3-events"  # stands in for S3's direct invocation of the ingest function
+S3_EVENTS_QUEUE = "s3-events"  # key of the local queue that stands in for S3 invoking the ingest function
 
 
 @dataclass
@@ -198,7 +198,8 @@ class LocalStack:
     def _wire_s3_events(self) -> None:
         # moto cannot invoke a Lambda; S3 notifies a local queue that the local runtime drains into the function.
         sqs = self.client("sqs")
-        url = sqs.create_queue(QueueName=S3_EVENTS_QUEUE, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+        name = f"{self.stack_name}-{S3_EVENTS_QUEUE}"
+        url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.physical[S3_EVENTS_QUEUE] = url
         by_bucket: dict[str, list] = {}

@@ -25,6 +25,7 @@ class LocalSystem:
     """Brings up everything FaceTrace needs on this machine; `step` moves every stage forward once."""
 
     pack: str = "dlib"
+    stack_name: str = "facetrace-local"  # moto's state is per process: two systems need two names
     db_name: str = field(default_factory=lambda: f"facetrace_local_{uuid.uuid4().hex[:8]}")
     server: database.Server | None = None
     keep_database: bool = False
@@ -36,7 +37,7 @@ class LocalSystem:
         self.db_url = database.create_database(self.server.url, self.db_name)
         migrate(self.db_url)
         self.store = MySQLStore.from_url(self.db_url)
-        self.stack = LocalStack().start()
+        self.stack = LocalStack(stack_name=self.stack_name).start()
         self.runtime = LocalRuntime(self.stack, self.db_url)
         self.worker = self._build_worker()
         api = self.stack.resources("AWS::Serverless::Function")["ApiFunction"]
