@@ -82,7 +82,7 @@ class Worker:
     def _process(self, items: list[_Item]) -> list[_Item]:
         ready = [i for i in items if i.image is not None]
         try:
-            faces = self.engine.analyse([i.image for i in ready], self.config.max_faces)
+            faces = self.engine.analyse([i.image for i in ready], self.config.max_faces) if ready else []
         except Exception:
             # One bad image must not fail its whole batch: retry one by one so only the culprit fails.
             logger.exception("batch failed; retrying jobs one at a time", extra={"jobs": len(ready)})
