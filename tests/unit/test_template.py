@@ -3,6 +3,7 @@ plus the short-tag loader and the intrinsic-function resolver the local stack is
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -269,7 +270,7 @@ def test_template_declares_the_contract_resources(template):
         "CommonLayer": "AWS::Serverless::LayerVersion", "FaceTraceApi": "AWS::Serverless::Api",
         "AgencyUserPool": "AWS::Cognito::UserPool", "DatabaseMigration": "Custom::DatabaseMigration",
         "Database": "AWS::RDS::DBInstance", "DatabaseProxy": "AWS::RDS::DBProxy",
-        "DatabaseSecret": "AWS::SecretsManager::Secret", "WorkerRepository": "AWS::ECR::Repository",
+        "Dashboard": "AWS::CloudWatch::Dashboard", "WorkerRepository": "AWS::ECR::Repository",
         "WorkerCluster": "AWS::ECS::Cluster", "WorkerService": "AWS::ECS::Service", "WorkerTaskRole": "AWS::IAM::Role",
         **{lid: "AWS::Serverless::Function" for lid in FUNCTIONS},
     }
@@ -476,7 +477,7 @@ def test_worker_task_role_is_limited_to_its_queues_and_bucket(template):
     role = template["Resources"]["WorkerTaskRole"]["Properties"]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     # THEN it never names the database secret, the database or KMS
-    assert not referenced_ids(statements) & {"DatabaseSecret", "Database", "DatabaseProxy"}
+    assert not referenced_ids(statements) & {"Database", "DatabaseProxy"}
     assert role.get("ManagedPolicyArns") is None
     # AND its actions are exactly the worker's needs, each on its own resource
     granted = {}
@@ -529,6 +530,70 @@ def test_database_is_private_encrypted_and_backed_up(template):
     assert db["DeletionPolicy"] == "Snapshot"
     assert props["BackupRetentionPeriod"]
     assert template["Resources"]["DatabaseProxy"]["Properties"]["RequireTLS"] is True
+
+
+MANAGED_SECRET = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+
+
+def test_database_credentials_are_managed_and_rotated_by_rds(template):
+    res = template["Resources"]
+    db = res["Database"]["Properties"]
+    # GIVEN the database  WHEN its credentials are read  THEN RDS owns (and rotates) the password
+    assert db["ManageMasterUserPassword"] is True
+    assert "MasterUserPassword" not in db and "resolve:" not in str(db["MasterUsername"])
+    # AND no hand-made, never-rotated secret is left in the stack
+    assert resources(template, "AWS::SecretsManager::Secret") == {}
+    # AND the proxy, its role, every function and the settings all use the RDS-managed secret
+    assert [a["SecretArn"] for a in res["DatabaseProxy"]["Properties"]["Auth"]] == [MANAGED_SECRET]
+    proxy_reads = res["DatabaseProxyRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert [s["Resource"] for s in proxy_reads] == [MANAGED_SECRET]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["FACETRACE_DB_SECRET_ARN"] == MANAGED_SECRET
+    readers = {lid: p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+               for lid in FUNCTIONS for p in res[lid]["Properties"].get("Policies", [])
+               if isinstance(p, dict) and "AWSSecretsManagerGetSecretValuePolicy" in p}
+    assert set(readers) == set(FUNCTIONS) - {"NotifyFunction"}
+    assert all(arn == MANAGED_SECRET for arn in readers.values())
+
+
+def test_managed_secret_gives_a_proxy_url():
+    from facetrace.adapters.aws import db_url_from_secret
+
+    # GIVEN an RDS-managed secret: username and password only, no host or port
+    class Secrets:
+        def get_secret_value(self, SecretId):
+            return {"SecretString": '{"username": "facetrace_admin", "password": "p@ss/w:rd"}'}
+
+    # WHEN a URL is built with the proxy endpoint as host
+    url = db_url_from_secret(Secrets(), "arn:secret", "proxy.example", "facetrace")
+    # THEN it targets the proxy on 3306 over TLS, with the password escaped
+    assert url == "mysql://facetrace_admin:p%40ss%2Fw%3Ard@proxy.example:3306/facetrace?ssl=true"
+
+
+def test_agency_claim_is_declared_and_immutable(template):
+    # GIVEN the user pool  WHEN its schema is read  THEN custom:agency_id exists and users cannot change it
+    schema = {a["Name"]: a for a in template["Resources"]["AgencyUserPool"]["Properties"]["Schema"]}
+    assert schema["agency_id"]["AttributeDataType"] == "String"
+    assert schema["agency_id"]["Mutable"] is False
+
+
+def test_dashboard_shows_backlog_age_dead_letters_and_function_health(template):
+    # GIVEN the dashboard body resolved with stand-in names for the functions and the worker
+    context = {"AWS::StackName": "ft", "AWS::Region": "us-east-1", **{lid: lid for lid in FUNCTIONS},
+               "WorkerCluster": "cluster", "WorkerService.Name": "service"}
+    body = json.loads(resolve(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"], context))
+    # WHEN its metrics are listed, with CloudWatch's "..." rows expanded
+    shown = set()
+    for widget in body["widgets"]:
+        previous: list = []
+        for row in widget["properties"]["metrics"]:
+            row = previous[: len(previous) - (len(row) - 1)] + row[1:] if row[0] == "..." else row
+            shown.add((row[1], row[-1]))
+            previous = row
+    # THEN every queue's depth, every DLQ, the jobs' age and every function's errors and duration are there
+    queues = {resolve(q["Properties"]["QueueName"], context) for q in resources(template, "AWS::SQS::Queue").values()}
+    assert {("ApproximateNumberOfMessagesVisible", q) for q in queues} <= shown
+    assert ("ApproximateAgeOfOldestMessage", "ft-jobs") in shown
+    assert {(m, fn) for fn in FUNCTIONS for m in ("Errors", "Duration")} <= shown
 
 
 # --------------------------------------------------------------------------- build config
