@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Quiet, metric-free logs for the demo; the tests keep powertools' defaults.
 DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
 
-.PHONY: demo test test-python lint-template install clean help
+.PHONY: demo test test-python lint-template build-template install clean help
 
 help:
 	@echo "make demo   - install, bring up the local stack, enrol a case, upload a sighting, print the alert"
-	@echo "make test   - install, then unit + integration + end-to-end tests and the template lint"
+	@echo "make test   - install, then unit + integration + end-to-end tests, the template lint and sam build"
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) with $(PYTHON) and installing FaceTrace (first run takes a few minutes)"
@@ -29,13 +29,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(DEMO_ENV) $(PY) -m facetrace.local.demo
 
-test: test-python lint-template
+test: test-python lint-template build-template
 
 test-python: $(STAMP)
 	$(PY) -m pytest
 
 lint-template:
 	scripts/lint_template.sh
+
+# The same `sam build` a deploy runs (functions + the common layer), kept apart from .aws-sam/build.
+build-template:
+	scripts/sam.sh build --build-dir .aws-sam/test-build
 
 clean:
 	rm -rf $(VENV) .venv-sam .aws-sam *.egg-info
