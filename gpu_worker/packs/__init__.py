@@ -53,8 +53,10 @@ def _fetch_s3_pack(spec: str, downloader: Downloader | None) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     _download(downloader, bucket, prefix, "manifest.json", cache, refresh=True)
     manifest = json.loads((cache / "manifest.json").read_text())
-    for part in ("detector", "embedder"):
-        _download(downloader, bucket, prefix, manifest[part]["file"], cache, refresh=False)
+    from gpu_worker.models.fusion import embedder_specs  # lazy: pulls in onnxruntime
+
+    for part in [manifest["detector"], *embedder_specs(manifest)]:
+        _download(downloader, bucket, prefix, part["file"], cache, refresh=False)
     return cache
 
 

@@ -12,6 +12,7 @@ from facetrace.messages import ModelInfo
 from gpu_worker.align import align_faces
 from gpu_worker.engine import DetectedFace, check_images, keep_largest
 from gpu_worker.models.embedder import OnnxEmbedder
+from gpu_worker.models.fusion import FusedEmbedder, embedder_specs
 from gpu_worker.models.scrfd import ScrfdDetector
 from gpu_worker.quality import assess, blur_score, estimate_yaw, face_size
 
@@ -25,7 +26,7 @@ class OnnxPack:
 
     def __init__(self, manifest: dict, model_dir: str | Path, providers: list[str] | None = None):
         model_dir = Path(model_dir)
-        det, emb = manifest["detector"], manifest["embedder"]
+        det = manifest["detector"]
         self.detector = ScrfdDetector(
             model_dir / det["file"],
             providers,
@@ -33,9 +34,14 @@ class OnnxPack:
             score_threshold=float(det.get("score_threshold", 0.5)),
             nms_threshold=float(det.get("nms_threshold", 0.4)),
         )
-        self.embedder = OnnxEmbedder(
-            model_dir / emb["file"], providers, emb.get("color", "BGR"), emb.get("mean", 127.5), emb.get("std", 127.5)
-        )
+        specs, flip = embedder_specs(manifest), bool(manifest.get("flip", False))
+        if len(specs) == 1 and not flip:
+            emb = specs[0]
+            self.embedder = OnnxEmbedder(
+                model_dir / emb["file"], providers, emb.get("color", "BGR"), emb.get("mean", 127.5), emb.get("std", 127.5)
+            )
+        else:  # test-time options (issue #3): flip averaging, fusion of several embedders
+            self.embedder = FusedEmbedder(specs, model_dir, providers, flip)
         thresholds = manifest["thresholds"]
         self.model = ModelInfo(
             name=manifest["name"],

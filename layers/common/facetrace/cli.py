@@ -52,7 +52,17 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(run=_agency_add)
     d = sub.add_parser("demo", help="run the local end-to-end demo")
     d.set_defaults(run=_demo)
+    _add_evaluation(sub)
     return root
+
+
+def _add_evaluation(sub) -> None:
+    """`eval` and `protocol` (issue #3) when the face engine package is installed alongside."""
+    try:
+        from gpu_worker.evaluation.cli import add_commands  # light: heavy imports happen when run
+    except ImportError:
+        return
+    add_commands(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,68 @@
+"""One evaluation run: load the pack, embed what the protocols need (cached), and build the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gpu_worker.evaluation import metrics, pairs, protocol, runner
+from gpu_worker.evaluation.cache import EmbeddingCache, cache_key
+from gpu_worker.evaluation.embed import Progress, embed_all
+
+
+class Evaluation:
+    """A pack, a dataset root and an embedding cache."""
+
+    def __init__(self, root, pack: str, model_dir, providers, cache_dir, batch: int = 10, progress: Progress = None):
+        from gpu_worker.packs import load_pack  # lazy: loads onnxruntime / dlib
+
+        self.root = Path(root)
+        self.pack = pack
+        self.engine = load_pack(pack, providers, model_dir=model_dir)
+        model = self.engine.model
+        self.cache = EmbeddingCache(cache_dir, cache_key(model.name, model.version, model.dim), model.dim)
+        self.batch, self.progress = batch, progress
+
+    def records(self, paths: list[str]) -> dict:
+        """Cached or freshly computed records for absolute image paths."""
+        return embed_all(self.engine, self.cache, paths, self.batch, self.progress)
+
+    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot) -> dict:
+        """The full JSON report for a protocol and/or a pairs file."""
+        model = self.engine.model
+        result = {"pack": self.pack, "model": f"{model.name} v{model.version}", "providers": self.engine.providers}
+        if protocol_csv:
+            result["identification"] = self._identify(protocol_csv, calibrate_csv, threshold, mate_removed, plot)
+        if pairs_file:
+            listed = pairs.read_pairs(pairs_file)
+            paths = [str((self.root / p).resolve()) for a, b, _ in listed for p in (a, b)]
+            result["verification"] = {"pairs_file": str(pairs_file), **pairs.verify(listed, self.records(paths), self.root)}
+        return result
+
+    def _identify(self, protocol_csv, calibrate_csv, threshold, mate_removed: bool, plot) -> dict:
+        """Identification report; thresholds from the calibration protocol, a fixed value, or the test itself."""
+        test = self._outcome(protocol_csv, mate_removed)
+        if calibrate_csv:
+            calibration = self._outcome(calibrate_csv, mate_removed)
+            thresholds = runner.thresholds_for(calibration.searches)
+            source = {"source": "calibration protocol", "protocol": str(calibrate_csv), **calibration.counts}
+        elif threshold is not None:
+            thresholds, source = {}, {"source": "fixed --threshold"}
+        else:
+            thresholds = runner.thresholds_for(test.searches)
+            source = {"source": "the test protocol itself (optimistic: threshold tuned on the test people)"}
+        extra = {"pack_alert_threshold": self.engine.model.alert_threshold}
+        if threshold is not None:
+            extra["fixed_threshold"] = threshold
+        rows = protocol.read(protocol_csv)
+        stats = runner.image_stats(rows, self.records([runner.full_path(self.root, r) for r in rows]), self.root)
+        if plot:
+            from gpu_worker.evaluation.plot import det_png
+
+            det_png({self.engine.model.name: metrics.det_curve(test.searches)}, plot, f"DET {Path(protocol_csv).name}")
+        return {"protocol": str(protocol_csv), **stats, "calibration": source, **runner.report(test, thresholds, extra)}
+
+    def _outcome(self, protocol_csv, mate_removed: bool) -> runner.Outcome:
+        """Searches of one protocol."""
+        rows = protocol.read(protocol_csv)
+        records = self.records([runner.full_path(self.root, r) for r in rows])
+        return runner.run_searches(rows, records, self.root, mate_removed)
