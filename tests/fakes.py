@@ -12,6 +12,7 @@ from facetrace.alert import Alert
 from facetrace.case import Agency, Case, CaseStatus
 from facetrace.face import StoredFace
 from facetrace.gallery import Gallery
+from facetrace.live_gallery import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
 from facetrace.photo import Photo, PhotoStatus, reference_key, sighting_key
 from facetrace.ports import ObjectInfo, ReceivedMessage, UploadForm
@@ -36,6 +37,9 @@ class FakeObjects:
     def get(self, key: str) -> bytes:
         self.gets.append(key)
         return self.objects[key][0]
+
+    def get_if_exists(self, key: str) -> bytes | None:
+        return self.get(key) if key in self.objects else None
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = (body, content_type, {})
@@ -136,6 +140,7 @@ class MemoryStore:
         self.matches: dict[tuple[int, int], float] = {}
         self.alerts: dict[str, Alert] = {}
         self.deliveries: dict[tuple[str, str, str], dict] = {}
+        self.case_events: list[str] = []
 
     # CaseStore
     def add_agency(self, agency: Agency) -> None:
@@ -152,6 +157,7 @@ class MemoryStore:
 
     def set_case_status(self, case_id: str, status: CaseStatus) -> None:
         self.cases[case_id] = self.cases[case_id].model_copy(update={"status": status})
+        self.case_events.append(case_id)
 
     # PhotoStore
     def add_photo(self, photo: Photo) -> bool:
@@ -196,6 +202,14 @@ class MemoryStore:
         if not rows:
             return Gallery.empty(dim)
         return Gallery(np.stack([r[0] for r in rows]), np.array([r[1] for r in rows]), tuple(r[2] for r in rows))
+
+    def gallery_watermark(self, model_name: str) -> Watermark:
+        return Watermark(len(self.faces), len(self.case_events))
+
+    def gallery_update(self, model_name: str, dim: int, since: Watermark, until: Watermark) -> GalleryUpdate:
+        # The fake re-sends the whole gallery and every changed case; the live gallery must cope.
+        changed = frozenset(self.case_events[since.event_seq:until.event_seq])
+        return GalleryUpdate(self.gallery(model_name, dim), changed, until)
 
     def photo_of_face(self, face_id: int) -> str:
         return self.faces[face_id][0]

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 import pytest
 from pydantic import TypeAdapter
 
+from facetrace.case import close_case
+from facetrace.gallery_cache import GalleryCache
 from facetrace.match import MatchDeps, Thresholds, process_faces
 from facetrace.messages import AlertMessage, Face, FacesResult, PhotoKind
 from facetrace.photo import PhotoStatus
@@ -25,7 +27,8 @@ class World:
         self.objects = fakes.FakeObjects()
         self.publisher = fakes.FakePublisher()
         self.deps = MatchDeps(photos=self.store, cases=self.store, faces=self.store, alerts=self.store,
-                              publisher=self.publisher, objects=self.objects)
+                              publisher=self.publisher, objects=self.objects,
+                              galleries=GalleryCache(self.store, self.objects))
         self.agency = agency = fakes.agency()
         self.store.add_agency(agency)
         self.case = fakes.case(agency.id)
@@ -232,3 +235,16 @@ def test_result_for_an_unknown_photo_raises(world):
     # WHEN it is processed THEN it raises so the message is retried and dead-lettered
     with pytest.raises(LookupError):
         process_faces(fakes.faces_result(p, [face(0, REF)]), world.deps)
+
+
+def test_a_closed_case_never_alerts_again(world):
+    # GIVEN the world's case was searched once (the gallery is warm) and is then closed
+    first, result = world.sighting(with_cosine(REF, 0.95))
+    process_faces(result, world.deps)
+    close_case(world.store, world.case.id)
+    # WHEN a new sighting of the same face arrives
+    second, result = world.sighting(with_cosine(REF, 0.95))
+    outcome = process_faces(result, world.deps)
+    # THEN it raises no alert
+    assert outcome.alerts == []
+    assert [a.sighting_id for a in world.store.alerts.values()] == [first.id]

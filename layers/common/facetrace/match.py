@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from facetrace.alert import Alert, AlertStore, alert_message
 from facetrace.case import CaseStore
 from facetrace.face import FaceStore, StoredFace
+from facetrace.gallery_cache import GalleryCache
 from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
 from facetrace.ports import ObjectStore, Publisher
@@ -56,6 +57,7 @@ class MatchDeps:
     alerts: AlertStore
     publisher: Publisher
     objects: ObjectStore
+    galleries: GalleryCache
 
 
 def process_faces(result: FacesResult, deps: MatchDeps, thresholds: Thresholds | None = None) -> MatchOutcome:
@@ -120,7 +122,7 @@ def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thre
     probes = [s for s in stored if s.usable]
     outcome = MatchOutcome(photo.id, faces=len(probes))
     if probes:
-        gallery = deps.faces.gallery(result.model.name, result.model.dim)
+        gallery = deps.galleries.current(result.model.name, result.model.dim)
         matrix = np.stack([s.face.embedding() for s in probes])
         for face, candidates in zip(probes, gallery.search(matrix, thresholds.match, k=10)):
             deps.faces.add_matches(face.id, candidates)

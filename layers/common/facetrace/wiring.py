@@ -9,6 +9,7 @@ from facetrace.adapters import aws
 from facetrace.adapters.idempotency import IdempotentOnce
 from facetrace.adapters.mysql import MySQLStore
 from facetrace.config import Settings
+from facetrace.gallery_cache import GalleryCache
 from facetrace.image_check import Limits
 from facetrace.ingest import IngestDeps
 from facetrace.match import MatchDeps
@@ -51,7 +52,12 @@ class Wiring:
     def match(self) -> MatchDeps:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
-        return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects)
+        return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects, self.galleries)
+
+    @cached_property
+    def galleries(self) -> GalleryCache:
+        """In-memory galleries for the life of this container, snapshotted to the bucket."""
+        return GalleryCache(self.store, self.objects)
 
     @cached_property
     def once(self) -> IdempotentOnce:

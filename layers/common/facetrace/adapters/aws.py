@@ -34,6 +34,12 @@ class S3Objects:
     def get(self, key: str) -> bytes:
         return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
+    def get_if_exists(self, key: str) -> bytes | None:
+        try:
+            return self.get(key)
+        except self._s3.exceptions.NoSuchKey:
+            return None
+
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 

@@ -40,7 +40,9 @@ class CaseRepository:
         return Case(**{**row, "last_seen_at": from_db(row["last_seen_at"]), "created_at": from_db(row["created_at"])})
 
     def set_case_status(self, case_id: str, status: CaseStatus) -> None:
-        self._db.execute(
-            "UPDATE cases SET status = %s, closed_at = IF(%s = 'closed', UTC_TIMESTAMP(6), NULL) WHERE id = %s",
-            (status.value, status.value, case_id),
-        )
+        with self._db.transaction():
+            self._db.execute(
+                "UPDATE cases SET status = %s, closed_at = IF(%s = 'closed', UTC_TIMESTAMP(6), NULL) WHERE id = %s",
+                (status.value, status.value, case_id),
+            )
+            self._db.execute("INSERT INTO case_events (case_id, status) VALUES (%s, %s)", (case_id, status.value))

@@ -10,6 +10,7 @@ import numpy as np
 from facetrace.adapters.mysql.connection import Database
 from facetrace.face import StoredFace
 from facetrace.gallery import Candidate, Gallery
+from facetrace.live_gallery import GalleryUpdate, Watermark
 from facetrace.messages import Face, ModelInfo
 
 _INSERT_FACE = (
@@ -17,6 +18,8 @@ _INSERT_FACE = (
     " box_y2, landmarks, det_score, quality, usable) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON DUPLICATE KEY UPDATE id = id"
 )
+
+FACE_ID_OVERLAP = 1000
 
 _GALLERY = (
     "SELECT f.id, p.case_id, f.embedding FROM faces f"
@@ -44,15 +47,27 @@ class FaceRepository:
         return [StoredFace(by_index[f.index], f, u) for f, u in zip(faces, usable)]
 
     def gallery(self, model_name: str, dim: int) -> Gallery:
-        rows = self._db.query(_GALLERY, (model_name, dim))
-        if not rows:
-            return Gallery.empty(dim)
-        vectors = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), dim)
-        return Gallery(
-            vectors=vectors.astype(np.float32),
-            face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
-            case_ids=tuple(r["case_id"] for r in rows),
+        return _gallery(self._db.query(_GALLERY, (model_name, dim)), dim)
+
+    def gallery_watermark(self, model_name: str) -> Watermark:
+        row = self._db.query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM faces WHERE model_name = %s) AS face_id,"
+            " (SELECT COALESCE(MAX(seq), 0) FROM case_events) AS event_seq", (model_name,),
+        )[0]
+        return Watermark(int(row["face_id"]), int(row["event_seq"]))
+
+    def gallery_update(self, model_name: str, dim: int, since: Watermark, until: Watermark) -> GalleryUpdate:
+        events = self._db.query(
+            "SELECT DISTINCT case_id FROM case_events WHERE seq > %s AND seq <= %s", (since.event_seq, until.event_seq)
         )
+        changed = [r["case_id"] for r in events]
+        # Re-read an overlap below the watermark: ids are handed out before concurrent inserts commit.
+        where, args = " AND f.id > %s AND f.id <= %s", [max(since.face_id - FACE_ID_OVERLAP, 0), until.face_id]
+        if changed:
+            marks = ", ".join(["%s"] * len(changed))
+            where, args = f" AND ((f.id > %s AND f.id <= %s) OR p.case_id IN ({marks}))", args + changed
+        rows = self._db.query(_GALLERY.replace(" ORDER BY f.id", where + " ORDER BY f.id"), (model_name, dim, *args))
+        return GalleryUpdate(_gallery(rows, dim), frozenset(changed), until)
 
     def photo_of_face(self, face_id: int) -> str:
         rows = self._db.query("SELECT photo_id FROM faces WHERE id = %s", (face_id,))
@@ -66,6 +81,17 @@ class FaceRepository:
             " ON DUPLICATE KEY UPDATE score = VALUES(score)",
             [(sighting_face_id, c.reference_face_id, c.case_id, c.score) for c in candidates],
         )
+
+
+def _gallery(rows: list[dict], dim: int) -> Gallery:
+    if not rows:
+        return Gallery.empty(dim)
+    vectors = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), dim)
+    return Gallery(
+        vectors=vectors.astype(np.float32),
+        face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
+        case_ids=tuple(r["case_id"] for r in rows),
+    )
 
 
 def _face_row(photo_id: str, model: ModelInfo, face: Face, usable: bool) -> tuple:
