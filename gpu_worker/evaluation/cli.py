@@ -70,7 +70,10 @@ def run_protocol(args: argparse.Namespace) -> int:
         people = {n: imgs for n, imgs in people.items() if n not in skip}
     exclude = set().union(*(protocol.probe_people(protocol.read(p)) for p in args.exclude_probes_of))
     spec = protocol.Spec(args.people, args.min_images, args.probes, args.strangers, 4, args.gallery, args.seed)
-    rows = protocol.draw(people, spec, exclude)
+    try:
+        rows = protocol.draw(people, spec, exclude)
+    except ValueError as exc:
+        sys.exit(f"facetrace protocol: {exc}")
     protocol.write(rows, args.output)
     enrolled = {r.person for r in rows if r.role == "enroll"}
     strangers = protocol.probe_people(rows) - enrolled

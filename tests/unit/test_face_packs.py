@@ -78,8 +78,9 @@ def test_manifests_are_complete():
     # GIVEN the checked-in manifests THEN each names its files, preprocessing, licence and thresholds
     for path in MANIFESTS.glob("*/manifest.json"):
         manifest = json.loads(path.read_text())
-        assert {"name", "version", "license", "detector", "embedder", "thresholds"} <= set(manifest), path
-        assert manifest["embedder"]["color"] in ("BGR", "RGB")
+        assert {"name", "version", "license", "detector", "thresholds"} <= set(manifest), path
+        embedders = manifest.get("embedders") or [manifest["embedder"]]  # a list: fused embedders
+        assert embedders and all(e["color"] in ("BGR", "RGB") for e in embedders), path
         assert manifest["thresholds"]["match"] <= manifest["thresholds"]["alert"]
 
 
