@@ -214,9 +214,9 @@ class MemoryStore:
     def photo_of_face(self, face_id: int) -> str:
         return self.faces[face_id][0]
 
-    def add_matches(self, sighting_face_id: int, candidates) -> None:
-        for c in candidates:
-            self.matches[(sighting_face_id, c.reference_face_id)] = c.score
+    def add_matches(self, matches) -> None:
+        for face_id, c in matches:
+            self.matches[(face_id, c.reference_face_id)] = c.score
 
     # AlertStore
     def add_alert(self, alert: Alert) -> Alert:

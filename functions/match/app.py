@@ -8,11 +8,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import Json
+from pydantic import Json, ValidationError
 
 from facetrace.config import Settings
-from facetrace.match import Thresholds, process_faces
-from facetrace.messages import FacesResult
+from facetrace.match import Thresholds, process_faces, search_batch
+from facetrace.messages import FacesResult, ModelInfo
 from facetrace.wiring import Wiring
 
 logger = Logger(service="match")
@@ -23,22 +23,36 @@ class FacesRecord(SqsRecordModel):
     body: Json[FacesResult]
 
 
+def _parsed(event: dict) -> list[FacesResult]:
+    results = []
+    for record in event.get("Records", []):
+        try:
+            results.append(FacesResult.model_validate_json(record["body"]))
+        except (ValidationError, KeyError):
+            continue
+    return results
+
+
 def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     """The Lambda handler over the given wiring (tests pass their own)."""
     settings = wiring.settings
     processor = BatchProcessor(event_type=EventType.SQS, model=FacesRecord)
 
-    def record_handler(record: FacesRecord) -> None:
-        result = record.body
-        thresholds = None
-        if result.model is not None:
-            thresholds = Thresholds.of(result.model, settings.default_match_threshold, settings.default_alert_threshold)
-        outcome = process_faces(result, wiring.match(), thresholds)
-        metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(outcome.alerts))
+    def thresholds(model: ModelInfo) -> Thresholds:
+        return Thresholds.of(model, settings.default_match_threshold, settings.default_alert_threshold)
 
     @logger.inject_lambda_context
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
+        deps = wiring.match()
+        # One gallery search for the whole batch; records that do not parse fail on their own below.
+        found = search_batch(_parsed(event), deps, thresholds)
+
+        def record_handler(record: FacesRecord) -> None:
+            result = record.body
+            outcome = process_faces(result, deps, thresholds(result.model) if result.model else None, found)
+            metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(outcome.alerts))
+
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
     return handler

@@ -154,8 +154,8 @@ def test_matches_are_stored_once_per_pair(store):
     ref = store.add_faces(_photo(store, PhotoKind.REFERENCE, case.id).id, MODEL, [face(0, unit(1))], [True])[0]
     probe = store.add_faces(_photo(store).id, MODEL, [face(0, unit(1))], [True])[0]
     # WHEN the same candidate is recorded twice with different scores
-    store.add_matches(probe.id, [Candidate(case.id, ref.id, 0.61)])
-    store.add_matches(probe.id, [Candidate(case.id, ref.id, 0.62)])
+    store.add_matches([(probe.id, Candidate(case.id, ref.id, 0.61))])
+    store.add_matches([(probe.id, Candidate(case.id, ref.id, 0.62))])
     # THEN one match row holds the latest score
     rows = store.db.query("SELECT case_id, score FROM matches")
     assert len(rows) == 1 and rows[0]["case_id"] == case.id

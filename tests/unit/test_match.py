@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -9,7 +10,7 @@ from pydantic import TypeAdapter
 
 from facetrace.case import close_case
 from facetrace.gallery_cache import GalleryCache
-from facetrace.match import MatchDeps, Thresholds, process_faces
+from facetrace.match import MatchDeps, Thresholds, process_faces, search_batch
 from facetrace.messages import AlertMessage, Face, FacesResult, PhotoKind
 from facetrace.photo import PhotoStatus
 from tests import fakes
@@ -248,3 +249,33 @@ def test_a_closed_case_never_alerts_again(world):
     # THEN it raises no alert
     assert outcome.alerts == []
     assert [a.sighting_id for a in world.store.alerts.values()] == [first.id]
+
+
+class CountingGalleries:
+    """Wraps a GalleryCache and counts the searches made through it."""
+
+    def __init__(self, inner: GalleryCache) -> None:
+        self.inner, self.searches = inner, 0
+
+    def current(self, model_name, dim):
+        live, outer = self.inner.current(model_name, dim), self
+
+        class Counted:
+            def search(self, probes, min_score, k):
+                outer.searches += 1
+                return live.search(probes, min_score, k)
+
+        return Counted()
+
+
+def test_a_batch_of_sightings_is_searched_in_one_matrix_product(world):
+    # GIVEN three sightings in one SQS batch, two of them close to the case's reference
+    galleries = CountingGalleries(world.deps.galleries)
+    deps = replace(world.deps, galleries=galleries)
+    batch = [world.sighting(with_cosine(REF, 0.95)), world.sighting(STRANGER), world.sighting(with_cosine(REF, 0.9))]
+    # WHEN the batch is searched once and each result then processed with what was found
+    found = search_batch([r for _, r in batch], deps, lambda model: Thresholds.of(model))
+    outcomes = [process_faces(r, deps, None, found) for _, r in batch]
+    # THEN there was one search, and the two close sightings raised one alert each
+    assert galleries.searches == 1
+    assert [len(o.alerts) for o in outcomes] == [1, 0, 1]

@@ -31,6 +31,6 @@ class FaceStore(Protocol):
 
     def photo_of_face(self, face_id: int) -> str: ...
 
-    def add_matches(self, sighting_face_id: int, candidates: Sequence[Candidate]) -> None:
-        """Record every gallery candidate of a sighting face (idempotent)."""
+    def add_matches(self, matches: Sequence[tuple[int, Candidate]]) -> None:
+        """Record (sighting face id, candidate) pairs in one round-trip (idempotent)."""
         ...

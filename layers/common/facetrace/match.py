@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timezone
 
 import numpy as np
@@ -13,6 +14,7 @@ from pydantic import TypeAdapter
 from facetrace.alert import Alert, AlertStore, alert_message
 from facetrace.case import CaseStore
 from facetrace.face import FaceStore, StoredFace
+from facetrace.gallery import Candidate
 from facetrace.gallery_cache import GalleryCache
 from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
@@ -20,6 +22,8 @@ from facetrace.ports import ObjectStore, Publisher
 
 logger = Logger(child=True)
 
+# Cases reported per sighting face: enough for a reviewer, bounded for the store.
+MAX_CASES = 10
 # In a reference photo with several good faces, the missing person's must be at least this much larger.
 DOMINANT_AREA_RATIO = 2.0
 
@@ -60,8 +64,10 @@ class MatchDeps:
     galleries: GalleryCache
 
 
-def process_faces(result: FacesResult, deps: MatchDeps, thresholds: Thresholds | None = None) -> MatchOutcome:
-    """Record a photo's faces; enrol reference faces or search sighting faces and raise alerts."""
+def process_faces(
+    result: FacesResult, deps: MatchDeps, thresholds: Thresholds | None = None, found: Found | None = None
+) -> MatchOutcome:
+    """Record a photo's faces; enrol reference faces or search sighting faces (or use `found`) and raise alerts."""
     result = resolve_faces(result, deps.objects)
     photo = deps.photos.get_photo(result.job.photo_id)
     if photo is None:
@@ -72,7 +78,7 @@ def process_faces(result: FacesResult, deps: MatchDeps, thresholds: Thresholds |
     thresholds = thresholds or Thresholds.of(result.model)
     if photo.kind is PhotoKind.REFERENCE:
         return _enrol(photo, result, deps)
-    return _search(photo, result, deps, thresholds)
+    return _search(photo, result, deps, thresholds, found)
 
 
 def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
@@ -116,18 +122,41 @@ def _refusal(result: FacesResult) -> str:
     return "no face good enough for a reference: " + "; ".join(reasons)
 
 
-def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds) -> MatchOutcome:
+Found = dict[tuple[str, int], list[Candidate]]  # (photo id, face index) -> candidates
+
+
+def search_batch(results: list[FacesResult], deps: MatchDeps, thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
+    """Search every usable sighting face of a whole batch in one matrix product per model."""
+    probes: dict[str, list[tuple[str, Face]]] = {}
+    for result in results:
+        # Results left in S3 (rare, very many faces) are searched on their own when processed.
+        if result.status == "ok" and result.model and result.job.kind is PhotoKind.SIGHTING and not result.faces_key:
+            for face in result.faces:
+                if face.quality.usable_as_sighting:
+                    probes.setdefault(result.model.name, []).append((result.job.photo_id, face))
+    found: Found = {}
+    models = {r.model.name: r.model for r in results if r.model}
+    for name, faces in probes.items():
+        model = models[name]
+        gallery = deps.galleries.current(name, model.dim)
+        hits = gallery.search(np.stack([f.embedding() for _, f in faces]), thresholds(model).match, k=MAX_CASES)
+        found.update({(photo_id, f.index): h for (photo_id, f), h in zip(faces, hits)})
+    return found
+
+
+def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds, found: Found | None) -> MatchOutcome:
     usable = [f.quality.usable_as_sighting for f in result.faces]
     stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
     probes = [s for s in stored if s.usable]
     outcome = MatchOutcome(photo.id, faces=len(probes))
     if probes:
-        gallery = deps.galleries.current(result.model.name, result.model.dim)
-        matrix = np.stack([s.face.embedding() for s in probes])
-        for face, candidates in zip(probes, gallery.search(matrix, thresholds.match, k=10)):
-            deps.faces.add_matches(face.id, candidates)
-            outcome.matches += len(candidates)
-        _raise_alerts(photo, result.model, probes, gallery.search(matrix, thresholds.alert, k=10), deps, outcome)
+        if found is None or any((photo.id, p.face.index) not in found for p in probes):
+            found = search_batch([result], deps, lambda _: thresholds)
+        hits = [found[(photo.id, p.face.index)] for p in probes]
+        deps.faces.add_matches([(p.id, c) for p, cands in zip(probes, hits) for c in cands])
+        outcome.matches = sum(map(len, hits))
+        alerts = [[c for c in cands if c.score >= thresholds.alert] for cands in hits]
+        _raise_alerts(photo, result.model, probes, alerts, deps, outcome)
     deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, face_count=len(stored))
     return outcome
 

@@ -75,11 +75,11 @@ class FaceRepository:
             raise LookupError(f"face {face_id} not found")
         return rows[0]["photo_id"]
 
-    def add_matches(self, sighting_face_id: int, candidates: Sequence[Candidate]) -> None:
+    def add_matches(self, matches: Sequence[tuple[int, Candidate]]) -> None:
         self._db.executemany(
             "INSERT INTO matches (sighting_face_id, reference_face_id, case_id, score) VALUES (%s, %s, %s, %s)"
             " ON DUPLICATE KEY UPDATE score = VALUES(score)",
-            [(sighting_face_id, c.reference_face_id, c.case_id, c.score) for c in candidates],
+            [(face_id, c.reference_face_id, c.case_id, c.score) for face_id, c in matches],
         )
 
 
