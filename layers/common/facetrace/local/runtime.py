@@ -54,6 +54,10 @@ class LocalRuntime:
                 self.handlers[lid] = self._load(lid, code.strip("/").split("/")[1])
                 self.sources += self._sources(lid, res["Properties"].get("Events", {}))
 
+    def clone(self) -> "LocalRuntime":
+        """Another set of handler instances on the same queues: one more 'container' per function."""
+        return LocalRuntime(self.stack, self.db_url)
+
     def settings(self, function: str):
         """The Settings a function runs with locally: its template environment, moto, and the local MySQL."""
         return self.stack.settings_for(self.stack.function_env(function), db_url=self.db_url)
@@ -83,6 +87,14 @@ class LocalRuntime:
     def pump(self, wait_s: int = 0) -> int:
         """Deliver one batch from every source; return how many messages were handled."""
         return sum(self._pump(source, wait_s) for source in self.sources)
+
+    def consumers(self) -> list[str]:
+        """Functions fed by a queue (one local thread each: a handler's connections are not shared)."""
+        return sorted({s.function for s in self.sources})
+
+    def pump_function(self, function: str) -> int:
+        """Deliver one batch from each source of one function."""
+        return sum(self._pump(s, 0) for s in self.sources if s.function == function)
 
     def _pump(self, source: Source, wait_s: int) -> int:
         sqs = self.stack.client("sqs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -81,6 +82,27 @@ class LocalSystem:
         while idle < 3 and time.monotonic() < deadline:
             idle = idle + 1 if self.step() == 0 else 0
 
+    def run_in_background(self, containers: int = 1) -> threading.Event:
+        """Run each function in `containers` threads (each its own handler instance) and the worker in one."""
+        stop = threading.Event()
+        runtimes = [self.runtime] + [self.runtime.clone() for _ in range(containers - 1)]
+        loops = [lambda rt=rt, fn=fn: rt.pump_function(fn) for rt in runtimes for fn in self.runtime.consumers()]
+        loops.append(self.worker.poll_once)
+        for loop in loops:
+            threading.Thread(target=_until, args=(stop, loop), daemon=True).start()
+        return stop
+
     def emails(self) -> list[SentEmail]:
         """E-mails SES accepted so far."""
         return sent_emails(self.stack.region)
+
+
+def _until(stop: threading.Event, step: Callable[[], int]) -> None:
+    while not stop.is_set():
+        try:
+            moved = step()
+        except Exception:
+            logger.exception("local stage failed")
+            moved = 0
+        if moved == 0:
+            time.sleep(0.02)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -33,11 +34,19 @@ def connect_url(db_url: str) -> pymysql.connections.Connection:
 
 
 class Database:
-    """A lazily (re)connected connection; one per Lambda container or process."""
+    """A lazily (re)connected connection per thread: one in a Lambda container, one per local thread."""
 
     def __init__(self, db_url: str) -> None:
         self._url = db_url
-        self._conn: pymysql.connections.Connection | None = None
+        self._local = threading.local()
+
+    @property
+    def _conn(self) -> pymysql.connections.Connection | None:
+        return getattr(self._local, "conn", None)
+
+    @_conn.setter
+    def _conn(self, value: pymysql.connections.Connection | None) -> None:
+        self._local.conn = value
 
     @property
     def url(self) -> str:
