@@ -8,10 +8,12 @@ from typing import Sequence
 
 import numpy as np
 
-from facetrace.alert import Alert
+from facetrace.alert import Alert, AlertStatus
+from facetrace.audit import AuditEntry
+from facetrace.casework import ReferencePhoto, verdict
 from facetrace.case import Agency, Case, CaseStatus
-from facetrace.face import StoredFace
-from facetrace.gallery import Gallery
+from facetrace.face import FaceLocation, SightingFaces, StoredFace
+from facetrace.gallery import Candidate, Gallery
 from facetrace.live_gallery import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
 from facetrace.photo import Photo, PhotoStatus, reference_key, sighting_key
@@ -49,6 +51,9 @@ class FakeObjects:
 
     def presign_get(self, key: str, expires_in: int) -> str:
         return f"https://objects.test/{key}?expires={expires_in}"
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
 
 
 class FakeQueue:
@@ -141,6 +146,10 @@ class MemoryStore:
         self.alerts: dict[str, Alert] = {}
         self.deliveries: dict[tuple[str, str, str], dict] = {}
         self.case_events: list[str] = []
+        self.photo_created: dict[str, datetime] = {}  # photos.created_at; tests may back-date it
+        self.shares: set[tuple[str, str]] = set()
+        self.audit: list[AuditEntry] = []
+        self.delete_after: dict[str, datetime] = {}
 
     # CaseStore
     def add_agency(self, agency: Agency) -> None:
@@ -159,11 +168,70 @@ class MemoryStore:
         self.cases[case_id] = self.cases[case_id].model_copy(update={"status": status})
         self.case_events.append(case_id)
 
+    def update_case(self, case: Case) -> None:
+        self.cases[case.id] = case
+
+    def erase_references(self, case_id: str, at: datetime, delete_after: datetime) -> int:
+        self.delete_after.setdefault(case_id, delete_after)
+        return sum(self._erase_faces(p.id) for p in self.photos.values()
+                   if p.case_id == case_id and p.kind is PhotoKind.REFERENCE)
+
+    def _erase_faces(self, photo_id: str) -> int:
+        erased = 0
+        for face_id, (p, model, stored) in list(self.faces.items()):
+            if p == photo_id and stored.face.embedding_b64:
+                # Empty, as in MySQL: the embedding is gone and the face can never be searched again.
+                gone = stored.face.model_copy(update={"embedding_b64": ""})
+                self.faces[face_id] = (p, model, StoredFace(face_id, gone, False))
+                erased += 1
+        return erased
+
+    def reference_photos(self, case_id: str) -> list[ReferencePhoto]:
+        out = []
+        for p in self.photos.values():
+            if p.case_id == case_id and p.kind is PhotoKind.REFERENCE:
+                usable = sum(1 for q, _, s in self.faces.values() if q == p.id and s.usable)
+                out.append(ReferencePhoto(id=p.id, status=p.status, reason=p.reason, face_count=p.face_count,
+                                          usable_faces=usable, verdict=verdict(p.status, usable)))
+        return out
+
+    # ShareStore
+    def add_share(self, case_id: str, agency_id: str, by_user: str) -> bool:
+        new = (case_id, agency_id) not in self.shares
+        self.shares.add((case_id, agency_id))
+        return new
+
+    def is_shared_with(self, case_id: str, agency_id: str) -> bool:
+        return (case_id, agency_id) in self.shares
+
+    # AuditLog (append-only, like the table)
+    def append_audit(self, entry: AuditEntry) -> None:
+        self.audit.append(entry)
+
+    def audit_of_case(self, case_id: str) -> list[AuditEntry]:
+        return [e for e in self.audit if e.case_id == case_id]
+
+    # RetentionStore
+    def due_reference_photos(self, now: datetime, limit: int) -> list[Photo]:
+        return [p for p in self.photos.values() if p.kind is PhotoKind.REFERENCE and p.erased_at is None
+                and p.case_id in self.delete_after and self.delete_after[p.case_id] <= now][:limit]
+
+    def expired_sightings(self, before: datetime, limit: int) -> list[Photo]:
+        confirmed = {a.sighting_id for a in self.alerts.values() if a.status is AlertStatus.CONFIRMED}
+        return [p for p in self.photos.values() if p.kind is PhotoKind.SIGHTING and p.erased_at is None
+                and self.photo_created[p.id] < before and p.id not in confirmed][:limit]
+
+    def erase_photo(self, photo_id: str, at: datetime) -> None:
+        self._erase_faces(photo_id)
+        self.photos[photo_id] = self.photos[photo_id].model_copy(update={
+            "erased_at": at, "contact": None, "place": None, "lat": None, "lon": None})
+
     # PhotoStore
     def add_photo(self, photo: Photo) -> bool:
         if photo.id in self.photos:
             return False
         self.photos[photo.id] = photo
+        self.photo_created[photo.id] = datetime.now(timezone.utc)
         return True
 
     def get_photo(self, photo_id: str) -> Photo | None:
@@ -214,6 +282,27 @@ class MemoryStore:
     def photo_of_face(self, face_id: int) -> str:
         return self.faces[face_id][0]
 
+    def face_location(self, face_id: int) -> FaceLocation | None:
+        if face_id not in self.faces:
+            return None
+        photo_id, _, stored = self.faces[face_id]
+        return FaceLocation(photo_id, stored.face.index, tuple(stored.face.box))
+
+    def sighting_faces_since(self, model_name: str, dim: int, since: datetime) -> SightingFaces:
+        rows = [(p, s) for p, m, s in self.faces.values()
+                if m.name == model_name and m.dim == dim and s.usable and self.photos[p].kind is PhotoKind.SIGHTING
+                and self.photos[p].erased_at is None and self.photo_created[p] >= since]
+        if not rows:
+            return SightingFaces.empty(dim)
+        return SightingFaces(np.stack([s.face.embedding() for _, s in rows]), np.array([s.id for _, s in rows]),
+                             tuple(p for p, _ in rows), np.array([s.face.index for _, s in rows]),
+                             np.array([s.face.box for _, s in rows], dtype=np.float32))
+
+    def candidates_of(self, sighting_face_id: int) -> list[Candidate]:
+        found = [Candidate(self.photos[self.faces[ref][0]].case_id, ref, score)
+                 for (face, ref), score in self.matches.items() if face == sighting_face_id]
+        return sorted(found, key=lambda c: -c.score)
+
     def add_matches(self, matches) -> None:
         for face_id, c in matches:
             self.matches[(face_id, c.reference_face_id)] = c.score
@@ -229,6 +318,21 @@ class MemoryStore:
 
     def mark_published(self, alert_id: str, at: datetime) -> None:
         self.alerts[alert_id] = self.alerts[alert_id].model_copy(update={"published_at": at})
+
+    def get_alert(self, alert_id: str) -> Alert | None:
+        return self.alerts.get(alert_id)
+
+    def find_alerts(self, agency_id, status, case_id, since, limit) -> list[Alert]:
+        found = [a for a in self.alerts.values()
+                 if (self.cases[a.case_id].agency_id == agency_id or (a.case_id, agency_id) in self.shares)
+                 and (status is None or a.status is status) and (case_id is None or a.case_id == case_id)
+                 and (since is None or a.created_at >= since)]
+        return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
+
+    def set_review(self, alert_id, status, agency_id, user_sub, note, at) -> None:
+        self.alerts[alert_id] = self.alerts[alert_id].model_copy(update={
+            "status": status, "reviewed_by_agency": agency_id, "reviewed_by_user": user_sub, "review_note": note,
+            "reviewed_at": at})
 
     # DeliveryStore
     def record_delivery(self, alert_id, channel, recipient, ok, provider_id, error) -> None:

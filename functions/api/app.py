@@ -1,19 +1,27 @@
-"""API Lambda: citizens get upload tickets and receipts; agencies open cases and add reference photos."""
+"""API Lambda: citizens get upload tickets and receipts; agencies manage cases and review alerts."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from datetime import datetime
+from typing import Annotated, Any, Callable
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
-from pydantic import BaseModel
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, Field
 
-from facetrace.case import NewCase, open_case
+from facetrace import casework, review
+from facetrace.access import NotVisible, OwnerOnly, Viewer, owned_case, visible_case
+from facetrace.alert import Alert, AlertStatus
+from facetrace.audit import AuditEntry, case_audit
+from facetrace.case import Case, NewCase, open_case
+from facetrace.casework import CaseChanges, CaseClosed, ReferencePhoto, ShareRefused
 from facetrace.config import Settings
-from facetrace.receipt import receipt_status
-from facetrace.upload import ContentType, SightingDetails, request_reference_upload, request_sighting_upload
+from facetrace.receipt import Receipt, receipt_status
+from facetrace.review import AlertDetail, AlertQuery, ReviewRequest
+from facetrace.upload import ContentType, SightingDetails, UploadTicket, request_reference_upload, request_sighting_upload
 from facetrace.wiring import Wiring
 
 logger = Logger(service="api")
@@ -32,46 +40,104 @@ class PhotoRequest(BaseModel):
     content_type: ContentType = "image/jpeg"
 
 
+class CloseRequest(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ShareRequest(BaseModel):
+    agency_id: UUID
+
+
+class Share(BaseModel):
+    case_id: str
+    agency_id: str
+    new: bool
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, {"statusCode": status, "message": message})
+
+
 def make_app(wiring: Wiring) -> APIGatewayRestResolver:
     """The REST resolver over the given wiring (tests pass their own)."""
     app = APIGatewayRestResolver(enable_validation=True)
 
-    def agency_id() -> str:
-        claims = (app.current_event.request_context.authorizer.claims or {}) if app.current_event.request_context.authorizer else {}
+    def viewer() -> Viewer:
+        authorizer = app.current_event.request_context.authorizer
+        claims = (authorizer.claims or {}) if authorizer else {}
         if not claims.get("custom:agency_id"):
             raise UnauthorizedError("agency credentials required")
-        return claims["custom:agency_id"]
+        return Viewer(claims["custom:agency_id"], claims.get("sub") or "unknown")
 
-    def own_case(case_id: str):
-        UUID(case_id)
-        case = wiring.store.get_case(case_id)
-        if case is None or case.agency_id != agency_id():
-            raise NotFoundError(f"case {case_id} not found")
-        return case
+    # Not visible and not existing look the same (404), so ids reveal nothing about other agencies.
+    app.exception_handler(NotVisible)(lambda e: _error(404, str(e)))
+    app.exception_handler(OwnerOnly)(lambda e: _error(403, str(e)))
+    app.exception_handler(CaseClosed)(lambda e: _error(409, str(e)))
+    app.exception_handler(ShareRefused)(lambda e: _error(400, str(e)))
 
     @app.post("/sightings/upload")
-    def sighting_upload(body: SightingDetails) -> Response[dict]:
+    def sighting_upload(body: SightingDetails) -> Response[UploadTicket]:
         ticket = request_sighting_upload(body, wiring.objects, wiring.limits, wiring.settings.upload_url_ttl_s)
-        return Response(201, "application/json", ticket.model_dump(mode="json"))
+        return Response(201, content_types.APPLICATION_JSON, ticket)
 
     @app.get("/receipts/<receipt_id>")
-    def receipt(receipt_id: UUID) -> dict:
-        return receipt_status(str(receipt_id), wiring.store).model_dump(mode="json")
+    def receipt(receipt_id: UUID) -> Receipt:
+        return receipt_status(str(receipt_id), wiring.store)
 
     @app.post("/cases")
-    def create_case(body: CaseRequest) -> Response[dict]:
-        case = open_case(wiring.store, NewCase(agency_id=agency_id(), **body.model_dump(exclude_none=True)))
-        return Response(201, "application/json", case.model_dump(mode="json"))
+    def create_case(body: CaseRequest) -> Response[Case]:
+        case = open_case(wiring.store, NewCase(agency_id=viewer().agency_id, **body.model_dump(exclude_none=True)))
+        return Response(201, content_types.APPLICATION_JSON, case)
 
     @app.get("/cases/<case_id>")
-    def get_case(case_id: str) -> dict:
-        return own_case(case_id).model_dump(mode="json")
+    def get_case(case_id: UUID) -> Case:
+        return visible_case(wiring.store, wiring.store, viewer(), str(case_id))
+
+    @app.patch("/cases/<case_id>")
+    def update_case(case_id: UUID, body: CaseChanges) -> Case:
+        return casework.update_case(wiring.store, viewer(), str(case_id), body)
+
+    @app.post("/cases/<case_id>/close")
+    def close_case(case_id: UUID, body: CloseRequest | None = None) -> Case:
+        reason = body.reason if body else None
+        return casework.close_case(wiring.store, viewer(), str(case_id), wiring.settings.reference_grace_days, reason)
+
+    @app.post("/cases/<case_id>/shares")
+    def share_case(case_id: UUID, body: ShareRequest) -> Response[Share]:
+        new = casework.share_case(wiring.store, viewer(), str(case_id), str(body.agency_id))
+        return Response(201 if new else 200, content_types.APPLICATION_JSON,
+                        Share(case_id=str(case_id), agency_id=str(body.agency_id), new=new))
+
+    @app.get("/cases/<case_id>/audit")
+    def audit_trail(case_id: UUID) -> list[AuditEntry]:
+        return case_audit(wiring.store, viewer(), str(case_id))
+
+    @app.get("/cases/<case_id>/photos")
+    def case_photos(case_id: UUID) -> list[ReferencePhoto]:
+        return casework.reference_photos(wiring.store, viewer(), str(case_id))
 
     @app.post("/cases/<case_id>/photos")
-    def add_photo(case_id: str, body: PhotoRequest) -> Response[dict]:
-        own_case(case_id)
-        ticket = request_reference_upload(case_id, body.content_type, wiring.store, wiring.objects, wiring.limits, wiring.settings.upload_url_ttl_s)
-        return Response(201, "application/json", ticket.model_dump(mode="json"))
+    def add_photo(case_id: UUID, body: PhotoRequest) -> Response[UploadTicket]:
+        owned_case(wiring.store, wiring.store, viewer(), str(case_id))
+        ticket = request_reference_upload(str(case_id), body.content_type, wiring.store, wiring.objects,
+                                          wiring.limits, wiring.settings.upload_url_ttl_s)
+        return Response(201, content_types.APPLICATION_JSON, ticket)
+
+    @app.get("/alerts")
+    def list_alerts(status: Annotated[AlertStatus | None, Query()] = None,
+                    case_id: Annotated[UUID | None, Query()] = None,
+                    since: Annotated[datetime | None, Query()] = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Alert]:
+        query = AlertQuery(status=status, case_id=str(case_id) if case_id else None, since=since, limit=limit)
+        return review.find_alerts(wiring.store, viewer(), query)
+
+    @app.get("/alerts/<alert_id>")
+    def open_alert(alert_id: UUID) -> AlertDetail:
+        return review.open_alert(wiring.review(), viewer(), str(alert_id))
+
+    @app.post("/alerts/<alert_id>/review")
+    def review_alert(alert_id: UUID, body: ReviewRequest) -> Alert:
+        return review.review_alert(wiring.store, viewer(), str(alert_id), body)
 
     return app
 

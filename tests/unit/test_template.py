@@ -358,7 +358,11 @@ def test_api_routes_public_and_agency(template):
     routes = {(e["Properties"]["Method"].upper(), e["Properties"]["Path"]): e["Properties"] for e in events}
     # WHEN read  THEN the citizen routes are public and the agency routes use the Cognito default
     assert set(routes) == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}"), ("POST", "/cases"),
-                           ("GET", "/cases/{case_id}"), ("POST", "/cases/{case_id}/photos")}
+                           ("GET", "/cases/{case_id}"), ("PATCH", "/cases/{case_id}"),
+                           ("POST", "/cases/{case_id}/photos"), ("GET", "/cases/{case_id}/photos"),
+                           ("POST", "/cases/{case_id}/close"), ("POST", "/cases/{case_id}/shares"),
+                           ("GET", "/cases/{case_id}/audit"), ("GET", "/alerts"), ("GET", "/alerts/{alert_id}"),
+                           ("POST", "/alerts/{alert_id}/review")}
     public = {route for route, props in routes.items() if props.get("Auth", {}).get("Authorizer") == "NONE"}
     assert public == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")}
     api = template["Resources"]["FaceTraceApi"]["Properties"]

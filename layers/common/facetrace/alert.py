@@ -32,6 +32,10 @@ class Alert(BaseModel):
     status: AlertStatus = AlertStatus.NEW
     created_at: datetime
     published_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    reviewed_by_agency: str | None = None
+    reviewed_by_user: str | None = None
+    review_note: str | None = None
 
 
 class AlertStore(Protocol):

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     default_alert_threshold: float | None = None
     match_top_k: int = 10
 
+    # Retention and erasure (issue #6).
+    retention_days: int = Field(default=90, ge=1, description="sightings are searched and kept this long")
+    reference_grace_days: int = Field(default=30, ge=0, description="a closed case's reference photos go after this")
+
     # Worker.
     worker_batch_size: int = 10
     worker_wait_s: int = 20

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Callable
-from datetime import datetime, timezone
 
 import numpy as np
 from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
-from facetrace.alert import Alert, AlertStore, alert_message
+from facetrace.alert import AlertStore
+from facetrace.alerting import raise_alert
 from facetrace.case import CaseStore
 from facetrace.face import FaceStore, StoredFace
 from facetrace.gallery import Candidate
@@ -19,6 +18,7 @@ from facetrace.gallery_cache import GalleryCache
 from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
 from facetrace.ports import ObjectStore, Publisher
+from facetrace.retro_search import retention_start, search_past_sightings
 
 logger = Logger(child=True)
 
@@ -62,6 +62,7 @@ class MatchDeps:
     publisher: Publisher
     objects: ObjectStore
     galleries: GalleryCache
+    retention_days: int = 90  # sightings this recent are searched again when a case gains reference faces
 
 
 def process_faces(
@@ -77,7 +78,7 @@ def process_faces(
         return MatchOutcome(photo.id)
     thresholds = thresholds or Thresholds.of(result.model)
     if photo.kind is PhotoKind.REFERENCE:
-        return _enrol(photo, result, deps)
+        return _enrol(photo, result, deps, thresholds)
     return _search(photo, result, deps, thresholds, found)
 
 
@@ -89,13 +90,18 @@ def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
     return result.model_copy(update={"faces": faces, "faces_key": None})
 
 
-def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps) -> MatchOutcome:
+def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds) -> MatchOutcome:
     usable, reason = reference_faces(result.faces)
     stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
     reason = reason or (None if any(usable) else _refusal(result))
     deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason=reason, face_count=len(stored))
     logger.info("reference enrolled", extra={"photo_id": photo.id, "case_id": photo.case_id, "usable": sum(usable)})
-    return MatchOutcome(photo.id, faces=sum(usable))
+    outcome = MatchOutcome(photo.id, faces=sum(usable))
+    if any(usable) and photo.case_id:
+        # The person may have been seen before the case (or this photo) existed.
+        outcome.alerts = search_past_sightings(photo.case_id, result.model, stored, deps, thresholds.match,
+                                               thresholds.alert, retention_start(deps.retention_days))
+    return outcome
 
 
 def reference_faces(faces: list[Face]) -> tuple[list[bool], str | None]:
@@ -168,20 +174,7 @@ def _raise_alerts(photo: Photo, model: ModelInfo, probes: list[StoredFace], hits
             if c.case_id not in best or c.score > best[c.case_id][0]:
                 best[c.case_id] = (c.score, face, c.reference_face_id)
     for case_id, (score, face, ref_id) in best.items():
-        alert = deps.alerts.add_alert(Alert(
-            id=str(uuid.uuid4()), case_id=case_id, sighting_id=photo.id, sighting_face_id=face.id,
-            reference_face_id=ref_id, score=score, model_name=model.name, created_at=datetime.now(timezone.utc),
-        ))
-        if alert.published_at is None:
-            _publish(alert, photo, face, deps)
+        alert = raise_alert(deps, photo, model.name, face.id, face.face.index, face.face.box,
+                            Candidate(case_id, ref_id, score))
+        if alert is not None:
             outcome.alerts.append(alert.id)
-
-
-def _publish(alert: Alert, photo: Photo, face: StoredFace, deps: MatchDeps) -> None:
-    ref_photo = deps.faces.photo_of_face(alert.reference_face_id)
-    case = deps.cases.get_case(alert.case_id)
-    agency = deps.cases.get_agency(case.agency_id)
-    message = alert_message(alert, case, agency, photo, face.face.index, face.face.box, ref_photo)
-    deps.publisher.publish(message.model_dump_json(), subject="FaceTrace alert", attributes={"case_id": alert.case_id})
-    deps.alerts.mark_published(alert.id, datetime.now(timezone.utc))
-    logger.info("alert raised", extra={"alert_id": alert.id, "case_id": alert.case_id, "score": alert.score})

@@ -39,6 +39,7 @@ class Photo(BaseModel):
     lon: float | None = None
     contact: str | None = None
     job_sent_at: datetime | None = None
+    erased_at: datetime | None = None  # S3 object, embeddings and contact erased after retention
 
 
 class PhotoStore(Protocol):

@@ -14,6 +14,7 @@ from facetrace.image_check import Limits
 from facetrace.ingest import IngestDeps
 from facetrace.match import MatchDeps
 from facetrace.notify import NotifyDeps
+from facetrace.review import ReviewDeps
 
 
 class Wiring:
@@ -52,7 +53,12 @@ class Wiring:
     def match(self) -> MatchDeps:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
-        return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects, self.galleries)
+        return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects, self.galleries,
+                         self.settings.retention_days)
+
+    def review(self) -> ReviewDeps:
+        """Dependencies of alert review (the API function)."""
+        return ReviewDeps(self.store, self.objects, self.settings.photo_url_ttl_s)
 
     @cached_property
     def galleries(self) -> GalleryCache:

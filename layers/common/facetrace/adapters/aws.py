@@ -58,6 +58,9 @@ class S3Objects:
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
         )
 
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
 
 class SQSQueue:
     """Queue on one SQS queue URL (standard or FIFO)."""

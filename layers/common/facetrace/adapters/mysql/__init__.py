@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from facetrace.adapters.mysql.alerts import AlertRepository
+from facetrace.adapters.mysql.audit import AuditRepository
 from facetrace.adapters.mysql.cases import CaseRepository
 from facetrace.adapters.mysql.connection import Database, connect_url
+from facetrace.adapters.mysql.face_lookup import FaceLookupRepository
 from facetrace.adapters.mysql.faces import FaceRepository
 from facetrace.adapters.mysql.photos import PhotoRepository
+from facetrace.adapters.mysql.retention import RetentionRepository
+from facetrace.adapters.mysql.shares import ShareRepository
 
 
-class MySQLStore(CaseRepository, PhotoRepository, FaceRepository, AlertRepository):
-    """Cases, photos, faces, matches, alerts and deliveries in one MySQL database."""
+class MySQLStore(CaseRepository, PhotoRepository, FaceRepository, AlertRepository, FaceLookupRepository,
+                 ShareRepository, AuditRepository, RetentionRepository):
+    """Cases, photos, faces, matches, alerts, deliveries, shares and the audit trail in one MySQL database."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)

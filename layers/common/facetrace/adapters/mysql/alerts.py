@@ -6,12 +6,16 @@ from datetime import datetime
 
 from facetrace.adapters.mysql._time import from_db, to_db
 from facetrace.adapters.mysql.connection import Database
-from facetrace.alert import Alert
+from facetrace.alert import Alert, AlertStatus
 
 _COLUMNS = (
     "id", "case_id", "sighting_id", "sighting_face_id", "reference_face_id", "score", "model_name", "status",
-    "created_at", "published_at",
+    "created_at", "published_at", "reviewed_at", "reviewed_by_agency", "reviewed_by_user", "review_note",
 )
+_SELECT = f"SELECT {', '.join('a.' + c for c in _COLUMNS)} FROM alerts a JOIN cases c ON c.id = a.case_id"
+# Cases an agency may see: its own, and those shared with it.
+_VISIBLE = ("(c.agency_id = %s OR EXISTS (SELECT 1 FROM case_shares s WHERE s.case_id = a.case_id"
+            " AND s.agency_id = %s))")
 
 
 class AlertRepository:
@@ -26,7 +30,8 @@ class AlertRepository:
             f"INSERT INTO alerts ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
             " ON DUPLICATE KEY UPDATE id = id",
             (alert.id, alert.case_id, alert.sighting_id, alert.sighting_face_id, alert.reference_face_id,
-             alert.score, alert.model_name, alert.status.value, to_db(alert.created_at), to_db(alert.published_at)),
+             alert.score, alert.model_name, alert.status.value, to_db(alert.created_at), to_db(alert.published_at),
+             to_db(alert.reviewed_at), alert.reviewed_by_agency, alert.reviewed_by_user, alert.review_note),
         )
         rows = self._db.query(
             f"SELECT {', '.join(_COLUMNS)} FROM alerts WHERE sighting_id = %s AND case_id = %s",
@@ -43,6 +48,25 @@ class AlertRepository:
         where, args = ("WHERE case_id = %s", (case_id,)) if case_id else ("", ())
         rows = self._db.query(f"SELECT {', '.join(_COLUMNS)} FROM alerts {where} ORDER BY created_at DESC", args)
         return [_alert(r) for r in rows]
+
+    def find_alerts(self, agency_id: str, status: AlertStatus | None, case_id: str | None,
+                    since: datetime | None, limit: int) -> list[Alert]:
+        where, args = [_VISIBLE], [agency_id, agency_id]
+        for clause, value in (("a.status = %s", status and status.value), ("a.case_id = %s", case_id),
+                              ("a.created_at >= %s", to_db(since))):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        rows = self._db.query(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.created_at DESC LIMIT %s",
+                              (*args, limit))
+        return [_alert(r) for r in rows]
+
+    def set_review(self, alert_id: str, status: AlertStatus, agency_id: str, user_sub: str,
+                   note: str | None, at: datetime) -> None:
+        self._db.execute(
+            "UPDATE alerts SET status = %s, reviewed_at = %s, reviewed_by_agency = %s, reviewed_by_user = %s,"
+            " review_note = %s WHERE id = %s", (status.value, to_db(at), agency_id, user_sub, note, alert_id),
+        )
 
     def mark_published(self, alert_id: str, at: datetime) -> None:
         self._db.execute("UPDATE alerts SET published_at = %s WHERE id = %s", (to_db(at), alert_id))
@@ -68,4 +92,4 @@ class AlertRepository:
 
 
 def _alert(row: dict) -> Alert:
-    return Alert(**{**row, "created_at": from_db(row["created_at"]), "published_at": from_db(row["published_at"])})
+    return Alert(**{**row, **{c: from_db(row[c]) for c in ("created_at", "published_at", "reviewed_at")}})

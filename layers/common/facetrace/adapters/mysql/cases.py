@@ -46,3 +46,10 @@ class CaseRepository:
                 (status.value, status.value, case_id),
             )
             self._db.execute("INSERT INTO case_events (case_id, status) VALUES (%s, %s)", (case_id, status.value))
+
+    def update_case(self, case: Case) -> None:
+        self._db.execute(
+            "UPDATE cases SET person_name = %s, age = %s, sex = %s, last_seen_place = %s, last_seen_at = %s,"
+            " notes = %s WHERE id = %s",
+            (case.person_name, case.age, case.sex, case.last_seen_place, to_db(case.last_seen_at), case.notes, case.id),
+        )

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from facetrace.adapters.mysql._time import from_db, to_db
 from facetrace.adapters.mysql.connection import Database
+from facetrace.casework import ReferencePhoto, verdict
 from facetrace.photo import Photo, PhotoStatus
 
-_COLUMNS = (
+PHOTO_COLUMNS = _COLUMNS = (
     "id", "kind", "case_id", "s3_key", "status", "reason", "content_type", "size_bytes", "width", "height",
-    "face_count", "taken_at", "place", "lat", "lon", "contact", "job_sent_at",
+    "face_count", "taken_at", "place", "lat", "lon", "contact", "job_sent_at", "erased_at",
 )
-_TIMES = ("taken_at", "job_sent_at")
+_TIMES = ("taken_at", "job_sent_at", "erased_at")
 
 
 class PhotoRepository:
@@ -32,10 +33,15 @@ class PhotoRepository:
 
     def get_photo(self, photo_id: str) -> Photo | None:
         rows = self._db.query(f"SELECT {', '.join(_COLUMNS)} FROM photos WHERE id = %s", (photo_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return Photo(**{**row, **{c: from_db(row[c]) for c in _TIMES}})
+        return photo_from_row(rows[0]) if rows else None
+
+    def reference_photos(self, case_id: str) -> list[ReferencePhoto]:
+        rows = self._db.query(
+            "SELECT p.id, p.status, p.reason, p.face_count, COALESCE(SUM(f.usable), 0) AS usable_faces FROM photos p"
+            " LEFT JOIN faces f ON f.photo_id = p.id WHERE p.case_id = %s AND p.kind = 'reference'"
+            " GROUP BY p.id, p.status, p.reason, p.face_count, p.created_at ORDER BY p.created_at, p.id", (case_id,),
+        )
+        return [_reference(r) for r in rows]
 
     def mark_job_sent(self, photo_id: str, at: datetime) -> None:
         self._db.execute("UPDATE photos SET job_sent_at = %s WHERE id = %s", (to_db(at), photo_id))
@@ -47,3 +53,14 @@ class PhotoRepository:
             "UPDATE photos SET status = %s, reason = %s, face_count = COALESCE(%s, face_count) WHERE id = %s",
             (status.value, reason[:1000] if reason else None, face_count, photo_id),
         )
+
+
+def photo_from_row(row: dict) -> Photo:
+    """A Photo from a row of PHOTO_COLUMNS."""
+    return Photo(**{**row, **{c: from_db(row[c]) for c in _TIMES}})
+
+
+def _reference(row: dict) -> ReferencePhoto:
+    status, usable = PhotoStatus(row["status"]), int(row["usable_faces"])
+    return ReferencePhoto(id=row["id"], status=status, reason=row["reason"], face_count=row["face_count"],
+                          usable_faces=usable, verdict=verdict(status, usable))

@@ -1,0 +1,58 @@
+"""The audit trail: who read a face or decided about an alert or changed a case, when, and why (append-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Protocol, Sequence
+
+from pydantic import BaseModel, Field
+
+from facetrace.access import ShareStore, Viewer, owned_case
+from facetrace.case import CaseStore
+
+
+class AuditAction(str, Enum):
+    ALERT_VIEWED = "alert.viewed"  # a person was shown the sighting and reference photos of an alert
+    ALERT_CONFIRMED = "alert.confirmed"
+    ALERT_REJECTED = "alert.rejected"
+    CASE_UPDATED = "case.updated"
+    CASE_CLOSED = "case.closed"  # also erased the case's reference embeddings
+    CASE_SHARED = "case.shared"
+
+
+class AuditEntry(BaseModel):
+    """One audit row: the agency and user, the action and the ids it touched, when and why."""
+
+    agency_id: str
+    user_sub: str
+    action: AuditAction
+    case_id: str | None = None
+    alert_id: str | None = None
+    object_ids: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class AuditLog(Protocol):
+    """Append and read; by design there is no way to change or remove an entry."""
+
+    def append_audit(self, entry: AuditEntry) -> None: ...
+    def audit_of_case(self, case_id: str) -> list[AuditEntry]: ...
+
+
+class AuditedStore(CaseStore, ShareStore, AuditLog, Protocol):
+    """What reading a case's audit trail needs."""
+
+
+def record(log: AuditLog, viewer: Viewer, action: AuditAction, case_id: str | None = None,
+           alert_id: str | None = None, object_ids: Sequence[str] = (), reason: str | None = None) -> None:
+    """Append one entry for what the viewer just did."""
+    log.append_audit(AuditEntry(agency_id=viewer.agency_id, user_sub=viewer.user_sub, action=action,
+                                case_id=case_id, alert_id=alert_id, object_ids=list(object_ids), reason=reason))
+
+
+def case_audit(store: AuditedStore, viewer: Viewer, case_id: str) -> list[AuditEntry]:
+    """A case's audit trail, oldest first; only the owning agency may read it."""
+    owned_case(store, store, viewer, case_id)
+    return store.audit_of_case(case_id)

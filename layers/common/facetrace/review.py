@@ -1,0 +1,146 @@
+"""Human review of alerts: list them, open one (photos shown, and audited), confirm or reject it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from facetrace.access import NotVisible, ShareStore, Viewer, can_see, visible_case
+from facetrace.alert import Alert, AlertStatus
+from facetrace.audit import AuditAction, AuditLog, record
+from facetrace.case import Case, CaseStore
+from facetrace.face import FaceLocation
+from facetrace.gallery import Candidate
+from facetrace.photo import Photo, PhotoStore
+from facetrace.ports import ObjectStore
+
+
+class AlertQuery(BaseModel):
+    """Which alerts to list: by status, case and creation time (newest first)."""
+
+    status: AlertStatus | None = None
+    case_id: str | None = None
+    since: datetime | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class Decision(str, Enum):
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class ReviewRequest(BaseModel):
+    """A reviewer's decision about an alert, and why."""
+
+    decision: Decision
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class OtherCandidate(BaseModel):
+    """Another case the same sighting face resembles (only cases the reviewer may see)."""
+
+    case_id: str
+    person_name: str
+    score: float
+
+
+class AlertDetail(BaseModel):
+    """Everything a reviewer needs to decide about one alert."""
+
+    alert: Alert
+    case: Case
+    seen_at: datetime | None = None
+    place: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    face_box: tuple[float, float, float, float] | None = None
+    sighting_photo_url: str | None = Field(default=None, description="presigned GET; null once the photo is erased")
+    reference_photo_url: str | None = Field(default=None, description="presigned GET; null once the photo is erased")
+    urls_expire_in: int
+    other_candidates: list[OtherCandidate] = Field(default_factory=list)
+
+
+class ReviewStore(CaseStore, ShareStore, AuditLog, PhotoStore, Protocol):
+    def get_alert(self, alert_id: str) -> Alert | None: ...
+
+    def find_alerts(self, agency_id: str, status: AlertStatus | None, case_id: str | None,
+                    since: datetime | None, limit: int) -> list[Alert]:
+        """Alerts of cases the agency owns or was shared, newest first."""
+        ...
+
+    def set_review(self, alert_id: str, status: AlertStatus, agency_id: str, user_sub: str,
+                   note: str | None, at: datetime) -> None: ...
+
+    def face_location(self, face_id: int) -> FaceLocation | None: ...
+    def candidates_of(self, sighting_face_id: int) -> list[Candidate]: ...
+
+
+@dataclass(frozen=True)
+class ReviewDeps:
+    store: ReviewStore
+    objects: ObjectStore
+    url_ttl_s: int
+
+
+def find_alerts(store: ReviewStore, viewer: Viewer, query: AlertQuery) -> list[Alert]:
+    """Alerts the viewer's agency may see; asking for another agency's case is NotVisible."""
+    if query.case_id:
+        visible_case(store, store, viewer, query.case_id)
+    return store.find_alerts(viewer.agency_id, query.status, query.case_id, query.since, query.limit)
+
+
+def visible_alert(store: ReviewStore, viewer: Viewer, alert_id: str) -> tuple[Alert, Case]:
+    """The alert and its case if the viewer's agency may see the case, else NotVisible."""
+    alert = store.get_alert(alert_id)
+    if alert is None:
+        raise NotVisible(f"alert {alert_id} not found")
+    try:
+        return alert, visible_case(store, store, viewer, alert.case_id)
+    except NotVisible:
+        raise NotVisible(f"alert {alert_id} not found") from None
+
+
+def open_alert(deps: ReviewDeps, viewer: Viewer, alert_id: str) -> AlertDetail:
+    """The alert with presigned links to both photos; the viewing is audited before any link is made."""
+    store = deps.store
+    alert, case = visible_alert(store, viewer, alert_id)
+    sighting = store.get_photo(alert.sighting_id)
+    face = store.face_location(alert.sighting_face_id)
+    ref = store.face_location(alert.reference_face_id)
+    reference = store.get_photo(ref.photo_id) if ref else None
+    shown = [p for p in (sighting, reference) if p is not None and p.erased_at is None]
+    record(store, viewer, AuditAction.ALERT_VIEWED, case.id, alert.id, [p.id for p in shown])
+    return AlertDetail(
+        alert=alert, case=case, seen_at=sighting.taken_at, place=sighting.place, lat=sighting.lat, lon=sighting.lon,
+        face_box=face.box if face else None, sighting_photo_url=_url(deps, sighting, shown),
+        reference_photo_url=_url(deps, reference, shown), urls_expire_in=deps.url_ttl_s,
+        other_candidates=_others(store, viewer, alert),
+    )
+
+
+def review_alert(store: ReviewStore, viewer: Viewer, alert_id: str, request: ReviewRequest) -> Alert:
+    """Record a reviewer's decision (audited first); a later decision replaces an earlier one."""
+    alert, case = visible_alert(store, viewer, alert_id)
+    action = AuditAction.ALERT_CONFIRMED if request.decision is Decision.CONFIRMED else AuditAction.ALERT_REJECTED
+    record(store, viewer, action, case.id, alert.id, [alert.sighting_id], reason=request.note)
+    store.set_review(alert.id, AlertStatus(request.decision.value), viewer.agency_id, viewer.user_sub,
+                     request.note, datetime.now(timezone.utc))
+    return store.get_alert(alert.id)
+
+
+def _url(deps: ReviewDeps, photo: Photo | None, shown: list[Photo]) -> str | None:
+    return deps.objects.presign_get(photo.s3_key, deps.url_ttl_s) if photo in shown else None
+
+
+def _others(store: ReviewStore, viewer: Viewer, alert: Alert) -> list[OtherCandidate]:
+    # Candidates of cases the reviewer may not see stay hidden: they are other agencies' business.
+    others = []
+    for c in store.candidates_of(alert.sighting_face_id):
+        case = store.get_case(c.case_id) if c.case_id != alert.case_id else None
+        if case is not None and can_see(case, viewer, store):
+            others.append(OtherCandidate(case_id=case.id, person_name=case.person_name, score=round(c.score, 4)))
+    return others
