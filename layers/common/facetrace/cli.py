@@ -8,7 +8,10 @@ import sys
 
 from facetrace.adapters.mysql import MySQLStore
 from facetrace.case import Agency
+from facetrace.config import Settings
 from facetrace.db.migrate import migrate
+from facetrace.retention import purge
+from facetrace.wiring import Wiring
 
 
 def _db_url(args: argparse.Namespace) -> str:
@@ -31,6 +34,15 @@ def _agency_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    # Bucket, region and retention come from the FACETRACE_* environment, as in the functions.
+    settings = Settings(db_url=_db_url(args))
+    wiring = Wiring(settings)
+    report = purge(wiring.store, wiring.objects, settings.retention_days, limit=args.limit)
+    sys.stdout.write(f"erased {report.references} reference photo(s) and {report.sightings} sighting(s)\n")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from facetrace.local.demo import main as demo
 
@@ -50,6 +62,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--phone")
     a.add_argument("--db-url")
     a.set_defaults(run=_agency_add)
+    p = sub.add_parser("purge", help="erase reference photos of closed cases after their grace period, and "
+                       "sightings without a confirmed match after FACETRACE_RETENTION_DAYS")
+    p.add_argument("--limit", type=int, default=1000, help="at most this many photos of each kind per run")
+    p.add_argument("--db-url")
+    p.set_defaults(run=_purge)
     d = sub.add_parser("demo", help="run the local end-to-end demo")
     d.set_defaults(run=_demo)
     _add_evaluation(sub)
