@@ -141,3 +141,27 @@ def test_agency_routes_refuse_callers_without_credentials(system):
     # GIVEN no agency token WHEN opening a case THEN the gateway answers 401, as the Cognito authorizer would
     response = requests.post(f"{system.gateway.url}/cases", json={"person_name": "X"}, timeout=30)
     assert response.status_code == 401
+
+
+def test_agency_reviews_an_alert_and_the_audit_shows_it(system, officer, people):
+    # GIVEN a case enrolled with reference photos of one person
+    case = _enrol(system, officer, "Person D", people["person04"][:2])
+    # WHEN a citizen uploads a sighting of that person
+    sighting = Citizen(system.gateway.url).report_sighting(people["person04"][4], place="Riverside")
+    _processed(system, sighting)
+    # AND the agency lists its new alerts, opens the one for the sighting and confirms it
+    (listed,) = officer.list_alerts(status="new", case_id=case)
+    detail = officer.open_alert(listed["id"])
+    decided = officer.review_alert(listed["id"], "confirmed", "same scar on the chin")
+    # THEN the alert was about this sighting, with a working link to the sighting photo
+    assert listed["sighting_id"] == sighting and detail["place"] == "Riverside" and detail["face_box"]
+    assert requests.get(detail["sighting_photo_url"], timeout=30).status_code == 200
+    assert decided["status"] == "confirmed"
+    # AND the case audit shows the viewing of both photos and the decision with its note
+    trail = officer.case_audit(case)
+    assert [(e["action"], e["alert_id"]) for e in trail] == [("alert.viewed", listed["id"]),
+                                                             ("alert.confirmed", listed["id"])]
+    assert len(trail[0]["object_ids"]) == 2 and trail[1]["reason"] == "same scar on the chin"
+    # AND the citizen's receipt still says only "processed"
+    assert Citizen(system.gateway.url).receipt(sighting) == {"receipt_id": sighting, "status": "processed",
+                                                             "reason": None}

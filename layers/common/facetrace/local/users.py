@@ -76,3 +76,25 @@ class AgencyUser:
         ticket = response.json()
         post_file(ticket, photo.read_bytes(), photo.name, content_type)
         return ticket["receipt_id"]
+
+    def _json(self, method: str, path: str, body: dict | None = None):
+        response = requests.request(method, f"{self.api_url}{path}", json=body, headers=self._auth, timeout=TIMEOUT_S)
+        response.raise_for_status()
+        return response.json()
+
+    def list_alerts(self, **filters) -> list[dict]:
+        """Alerts of the agency's cases (and cases shared with it), filtered by status, case_id or since."""
+        query = "&".join(f"{k}={v}" for k, v in filters.items() if v is not None)
+        return self._json("GET", f"/alerts?{query}")
+
+    def open_alert(self, alert_id: str) -> dict:
+        """One alert with links to both photos (the viewing is audited)."""
+        return self._json("GET", f"/alerts/{alert_id}")
+
+    def review_alert(self, alert_id: str, decision: str, note: str | None = None) -> dict:
+        """Confirm or reject an alert, with a note."""
+        return self._json("POST", f"/alerts/{alert_id}/review", {"decision": decision, "note": note})
+
+    def case_audit(self, case_id: str) -> list[dict]:
+        """The audit trail of one of the agency's cases."""
+        return self._json("GET", f"/cases/{case_id}/audit")
