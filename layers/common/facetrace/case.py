@@ -62,7 +62,7 @@ def open_case(store: CaseStore, new: NewCase) -> Case:
 
 
 def close_case(store: CaseStore, case_id: str) -> None:
-    """Close a case: its reference faces leave the gallery at once."""
+    """Mark a case closed (its faces leave the gallery at once); agencies use casework.close_case, which also erases."""
     if store.get_case(case_id) is None:
         raise LookupError(f"unknown case {case_id}")
     store.set_case_status(case_id, CaseStatus.CLOSED)
