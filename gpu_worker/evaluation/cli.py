@@ -54,6 +54,8 @@ def add_commands(sub) -> None:
     e.add_argument("--calibrate-on", metavar="CSV", help="fix thresholds on this protocol (other people)")
     e.add_argument("--pairs", help="also run 10-fold verification on an LFW pairs file")
     e.add_argument("--no-mate-removed", action="store_true", help="non-mated searches from strangers only")
+    e.add_argument("--no-reference-gate", action="store_true",
+                   help="enrol any detected face (default: a photo failing the reference quality gate is not enrolled)")
     e.add_argument("--cache-dir", default=os.environ.get("FACETRACE_EVAL_CACHE", ".cache/facetrace-eval"))
     e.add_argument("--batch", type=int, default=10)
     e.add_argument("--plot", metavar="PNG", help="write a DET plot")
@@ -91,7 +93,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
     providers = args.providers.split(",") if args.providers else ["CPUExecutionProvider"]
     ev = Evaluation(args.root, args.pack, args.model_dir, providers, args.cache_dir, args.batch, _progress)
-    result = ev.run(args.protocol, args.calibrate_on, args.threshold, args.pairs, not args.no_mate_removed, args.plot)
+    result = ev.run(
+        args.protocol, args.calibrate_on, args.threshold, args.pairs, not args.no_mate_removed, args.plot,
+        gate=not args.no_reference_gate,
+    )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -29,19 +29,25 @@ def full_path(root: str | Path, row: Row) -> str:
     return str((Path(root) / row.path).resolve())
 
 
-def run_searches(rows: list[Row], records: dict[str, Record], root: str | Path, mate_removed: bool = True) -> Outcome:
+def run_searches(
+    rows: list[Row], records: dict[str, Record], root: str | Path, mate_removed: bool = True, reference_gate: bool = True
+) -> Outcome:
     """Search every probe against the gallery of usable enrolled faces.
 
     Non-mated searches are the strangers' probes and, with mate_removed, each mated probe searched
     again without its own person's records (NIST's way to get more non-mated searches per person).
+    With reference_gate (the real pipeline) a photo failing the reference quality gate is not
+    enrolled, as an upload would be refused; without it any detected face is enrolled.
     """
     enrolled = [r for r in rows if r.role == ENROLL]
-    usable = [r for r in enrolled if records[full_path(root, r)].reference_ok]
-    gallery = np.array([records[full_path(root, r)].embedding for r in usable]).reshape(len(usable), -1)
+    gate = (lambda rec: rec.reference_ok) if reference_gate else (lambda rec: rec.has_face)
+    usable = [r for r in enrolled if gate(records[full_path(root, r)])]
+    dim = len(next(iter(records.values())).embedding) if records else 0
+    gallery = np.array([records[full_path(root, r)].embedding for r in usable]).reshape(len(usable), dim)
     gallery_ids = np.array([r.person for r in usable], dtype=object)
     probes = [r for r in rows if r.role == PROBE]
     ok = np.array([records[full_path(root, r)].sighting_ok for r in probes], bool)
-    vectors = np.array([records[full_path(root, r)].embedding for r in probes]).reshape(len(probes), -1)
+    vectors = np.array([records[full_path(root, r)].embedding for r in probes]).reshape(len(probes), dim)
     scores = vectors @ gallery.T if len(gallery) else np.zeros((len(probes), 0), np.float32)
     probe_ids = np.array([r.person for r in probes], dtype=object)
     top, top_ids = metrics.rank1(scores, gallery_ids, probe_ids, ok)

@@ -26,25 +26,27 @@ class Evaluation:
         """Cached or freshly computed records for absolute image paths."""
         return embed_all(self.engine, self.cache, paths, self.batch, self.progress)
 
-    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot) -> dict:
+    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot, gate: bool = True) -> dict:
         """The full JSON report for a protocol and/or a pairs file."""
         model = self.engine.model
         result = {"pack": self.pack, "model": f"{model.name} v{model.version}", "providers": self.engine.providers}
+        self.options = {"mate_removed": mate_removed, "reference_gate": gate}
         if protocol_csv:
-            result["identification"] = self._identify(protocol_csv, calibrate_csv, threshold, mate_removed, plot)
+            result["identification"] = self._identify(protocol_csv, calibrate_csv, threshold, plot)
         if pairs_file:
             listed = pairs.read_pairs(pairs_file)
             paths = [str((self.root / p).resolve()) for a, b, _ in listed for p in (a, b)]
             result["verification"] = {"pairs_file": str(pairs_file), **pairs.verify(listed, self.records(paths), self.root)}
         return result
 
-    def _identify(self, protocol_csv, calibrate_csv, threshold, mate_removed: bool, plot) -> dict:
+    def _identify(self, protocol_csv, calibrate_csv, threshold, plot) -> dict:
         """Identification report; thresholds from the calibration protocol, a fixed value, or the test itself."""
-        test = self._outcome(protocol_csv, mate_removed)
+        test = self._outcome(protocol_csv)
         if calibrate_csv:
-            calibration = self._outcome(calibrate_csv, mate_removed)
+            calibration = self._outcome(calibrate_csv)
             thresholds = runner.thresholds_for(calibration.searches)
-            source = {"source": "calibration protocol", "protocol": str(calibrate_csv), **calibration.counts}
+            source = {"source": "calibration protocol", "protocol": str(calibrate_csv), **calibration.counts,
+                      "suspected_label_noise": calibration.suspects}
         elif threshold is not None:
             thresholds, source = {}, {"source": "fixed --threshold"}
         else:
@@ -59,10 +61,11 @@ class Evaluation:
             from gpu_worker.evaluation.plot import det_png
 
             det_png({self.engine.model.name: metrics.det_curve(test.searches)}, plot, f"DET {Path(protocol_csv).name}")
-        return {"protocol": str(protocol_csv), **stats, "calibration": source, **runner.report(test, thresholds, extra)}
+        head = {"protocol": str(protocol_csv), **self.options, **stats, "calibration": source}
+        return {**head, **runner.report(test, thresholds, extra)}
 
-    def _outcome(self, protocol_csv, mate_removed: bool) -> runner.Outcome:
+    def _outcome(self, protocol_csv) -> runner.Outcome:
         """Searches of one protocol."""
         rows = protocol.read(protocol_csv)
         records = self.records([runner.full_path(self.root, r) for r in rows])
-        return runner.run_searches(rows, records, self.root, mate_removed)
+        return runner.run_searches(rows, records, self.root, **self.options)

@@ -125,3 +125,15 @@ def test_run_searches_builds_mated_and_nonmated_searches(tmp_path):
     assert sorted(np.round(s.nonmated_score, 2)) == [-np.inf, 0.28, 0.8]
     # AND a threshold for FPIR 0 sits above the stranger's 0.8 but below a's own 0.96
     assert 0.8 < thresholds_for(s)[0.0] < 0.96
+
+
+def test_reference_gate_decides_who_is_enrolled(tmp_path):
+    # GIVEN person a whose only reference photo has a face that fails the reference gate
+    rows = [Row("a1", "a", "enroll"), Row("a2", "a", "probe")]
+    records = {str((tmp_path / "a1").resolve()): Record(np.array([1, 0], np.float32), True, False, True, 0.6, 1.0),
+               str((tmp_path / "a2").resolve()): _record([1, 0])}
+    # WHEN searched with the real pipeline's gate, and without it
+    gated, open_ = run_searches(rows, records, tmp_path), run_searches(rows, records, tmp_path, reference_gate=False)
+    # THEN the gate leaves a unenrolled (a miss), while without it a is found
+    assert gated.counts["failed_to_enrol"] == 1 and list(gated.searches.mated_correct) == [False]
+    assert open_.counts["gallery_records"] == 1 and list(open_.searches.mated_correct) == [True]
