@@ -43,3 +43,12 @@ build-template:
 
 clean:
 	rm -rf $(VENV) .venv-sam .aws-sam *.egg-info
+
+# Gallery search benchmark (docs/benchmarks.md, "Gallery search"): exact numpy vs FAISS, pre-filters, cold loads.
+# Needs MariaDB on 127.0.0.1:3306 for the MySQL row; LFW_EMBEDDINGS=path.npz adds real-embedding recall.
+# OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for this command only: they can force a slower BLAS kernel.
+.PHONY: bench bench-search
+bench: bench-search
+bench-search: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) scripts/bench_search.py $(if $(LFW_EMBEDDINGS),--real $(LFW_EMBEDDINGS))
