@@ -130,7 +130,7 @@ def main() -> None:
     for spec in args.pack or ["dlib"]:
         for providers in provider_lists if spec != "dlib" else [None]:
             r = bench_pack(spec, providers, args.model_dir, blobs, args.batch)
-            shares = " | ".join(f"{100 * r[s]:.0f}%" for s in STAGES)
+            shares = " | ".join(f"{100 * r[s]:.1f}%" for s in STAGES)
             print(f"| {r['pack']} | {r['providers']} | {r['images/s']:.1f} | {r['faces/s']:.1f} | {shares} |", flush=True)
     if args.onnx_model:
         for providers in provider_lists:

@@ -86,7 +86,9 @@ def det_curve(searches: Searches, points: int = 200) -> tuple[np.ndarray, np.nda
     finite = finite[np.isfinite(finite)]
     if len(finite) == 0:
         return np.zeros(0), np.zeros(0)
-    thresholds = np.unique(np.quantile(finite, np.linspace(0, 1, points)))
+    # every non-mated score is a step of FPIR: include them all so the low-FPIR end is exact
+    nonmated = searches.nonmated_score[np.isfinite(searches.nonmated_score)]
+    thresholds = np.unique(np.concatenate([np.quantile(finite, np.linspace(0, 1, points)), nonmated]))
     hits = searches.mated_correct[None, :] & (searches.mated_score[None, :] >= thresholds[:, None])
     fnir = 1 - hits.mean(axis=1) if len(searches.mated_score) else np.zeros(len(thresholds))
     fpir = (searches.nonmated_score[None, :] >= thresholds[:, None]).mean(axis=1)
