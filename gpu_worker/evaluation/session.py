@@ -45,8 +45,10 @@ class Evaluation:
         if calibrate_csv:
             calibration = self._outcome(calibrate_csv)
             thresholds = runner.thresholds_for(calibration.searches)
+            # must be 0 for an honest threshold: nobody may search in both protocols
+            shared = protocol.probe_people(protocol.read(protocol_csv)) & protocol.probe_people(protocol.read(calibrate_csv))
             source = {"source": "calibration protocol", "protocol": str(calibrate_csv), **calibration.counts,
-                      "suspected_label_noise": calibration.suspects}
+                      "searching_people_shared_with_test": len(shared), "suspected_label_noise": calibration.suspects}
         elif threshold is not None:
             thresholds, source = {}, {"source": "fixed --threshold"}
         else:

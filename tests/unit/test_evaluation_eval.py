@@ -58,6 +58,9 @@ def test_eval_reports_identification_and_reuses_its_cache(tiny, test_models, tmp
     again = _eval(capsys, root, protocol, test_models, tmp_path)
     assert again["identification"]["rank1_accuracy"] == ident["rank1_accuracy"]
     assert "optimistic" in again["identification"]["calibration"]["source"]
+    # AND calibrating on a protocol that shares searching people is flagged in the report
+    shared = _eval(capsys, root, protocol, test_models, tmp_path, "--calibrate-on", str(protocol))
+    assert shared["identification"]["calibration"]["searching_people_shared_with_test"] == 13
 
 
 def _must_not_run(*_):
