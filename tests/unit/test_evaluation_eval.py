@@ -60,7 +60,7 @@ def test_eval_reports_identification_and_reuses_its_cache(tiny, test_models, tmp
     assert "optimistic" in again["identification"]["calibration"]["source"]
     # AND calibrating on a protocol that shares searching people is flagged in the report
     shared = _eval(capsys, root, protocol, test_models, tmp_path, "--calibrate-on", str(protocol))
-    assert shared["identification"]["calibration"]["searching_people_shared_with_test"] == 13
+    assert shared["identification"]["calibration"]["searching_people_shared_with_test"] == 14  # 13 people + the brick wall
 
 
 def _must_not_run(*_):
