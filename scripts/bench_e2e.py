@@ -11,10 +11,12 @@ time spent in each stage (from the database's timestamps).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -97,6 +99,17 @@ def report(results: list[dict[str, float]], uploads: int, wall_s: float) -> None
         print(f"  {stage:15s} {statistics.median(r[stage] for r in results):.3f}")
 
 
+def pack_dir(manifest_dir: Path, model_dir: Path) -> str:
+    """A pack directory (manifest + model files) made of a checked-in manifest and models kept elsewhere."""
+    folder = Path(tempfile.mkdtemp(prefix="facetrace-pack-"))
+    manifest = json.loads((manifest_dir / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    for part in [manifest["detector"], *manifest.get("embedders", [manifest.get("embedder")])]:
+        if part and not (folder / part["file"]).exists():
+            (folder / part["file"]).symlink_to(model_dir.resolve() / part["file"])
+    return str(folder)
+
+
 def main() -> int:
     """Run the benchmark."""
     args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -105,8 +118,11 @@ def main() -> int:
     args.add_argument("--rate", type=float, default=2.0, help="uploads started per second")
     args.add_argument("--containers", type=int, default=2, help="local 'containers' per function")
     args.add_argument("--pack", default=os.environ.get("FACETRACE_PACK", "dlib"))
+    args.add_argument("--model-dir", help="folder holding the ONNX files a --pack manifest names")
     args.add_argument("--seed", type=int, default=7)
     opts = args.parse_args()
+    if opts.model_dir:
+        opts.pack = pack_dir(Path(opts.pack), Path(opts.model_dir))
     data = os.environ.get("FACETRACE_TEST_DATA")
     if not data:
         sys.exit("set FACETRACE_TEST_DATA to the shared data folder (LFW photos)")

@@ -92,9 +92,9 @@ class LocalRuntime:
         """Functions fed by a queue (one local thread each: a handler's connections are not shared)."""
         return sorted({s.function for s in self.sources})
 
-    def pump_function(self, function: str) -> int:
-        """Deliver one batch from each source of one function."""
-        return sum(self._pump(s, 0) for s in self.sources if s.function == function)
+    def pump_function(self, function: str, wait_s: int = 0) -> int:
+        """Deliver one batch from each source of one function (long-polling up to wait_s, as Lambda's poller does)."""
+        return sum(self._pump(s, wait_s) for s in self.sources if s.function == function)
 
     def _pump(self, source: Source, wait_s: int) -> int:
         sqs = self.stack.client("sqs")

@@ -86,7 +86,8 @@ class LocalSystem:
         """Run each function in `containers` threads (each its own handler instance) and the worker in one."""
         stop = threading.Event()
         runtimes = [self.runtime] + [self.runtime.clone() for _ in range(containers - 1)]
-        loops = [lambda rt=rt, fn=fn: rt.pump_function(fn) for rt in runtimes for fn in self.runtime.consumers()]
+        # Long polling, like Lambda's pollers: a message is taken as soon as it arrives, without a request storm.
+        loops = [lambda rt=rt, fn=fn: rt.pump_function(fn, wait_s=1) for rt in runtimes for fn in self.runtime.consumers()]
         loops.append(self.worker.poll_once)
         for loop in loops:
             threading.Thread(target=_until, args=(stop, loop), daemon=True).start()
