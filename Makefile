@@ -47,8 +47,18 @@ clean:
 # Gallery search benchmark (docs/benchmarks.md, "Gallery search"): exact numpy vs FAISS, pre-filters, cold loads.
 # Needs MariaDB on 127.0.0.1:3306 for the MySQL row; LFW_EMBEDDINGS=path.npz adds real-embedding recall.
 # OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are unset for this command only: they can force a slower BLAS kernel.
-.PHONY: bench bench-search
-bench: bench-search
+.PHONY: bench bench-search bench-e2e bench-engine
+bench: bench-search bench-e2e bench-engine
 bench-search: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) scripts/bench_search.py $(if $(LFW_EMBEDDINGS),--real $(LFW_EMBEDDINGS))
+
+# End-to-end benchmark (docs/benchmarks.md, "End to end"): 200 sightings through the local stack.
+bench-e2e: $(STAMP)
+	@test -n "$$FACETRACE_TEST_DATA" || { echo "bench-e2e needs FACETRACE_TEST_DATA (the shared LFW photos)"; exit 2; }
+	$(DEMO_ENV) $(PY) scripts/bench_e2e.py --uploads 200 --rate 2
+
+# Face engine throughput per pack (docs/benchmarks.md, "Face engine").
+bench-engine: $(STAMP)
+	@test -n "$$FACETRACE_TEST_DATA" || { echo "bench-engine needs FACETRACE_TEST_DATA (the shared LFW photos)"; exit 2; }
+	$(PY) scripts/bench_engine.py --images 200 --pack dlib $(if $(FACETRACE_TEST_MODELS),--pack gpu_worker/packs/manifests/scrfd500m-mbf --model-dir $(FACETRACE_TEST_MODELS))
