@@ -4,13 +4,14 @@ Stages: decode (bytes -> BGR), detect, align+embed (incl. quality), queue/serial
 Job, build and JSON-encode the FacesResult the worker sends). Not a test: prints a table.
 
 Usage: python scripts/bench_engine.py --images 200 \
-         --pack dlib --pack gpu_worker/packs/manifests/scrfd500m-mbf --model-dir /work/shared/models \
+         --pack dlib --pack gpu_worker/packs/manifests/scrfd500m-mbf --model-dir ../shared/models \
          [--providers CPUExecutionProvider,CUDAExecutionProvider] [--onnx-model w600k_r50.onnx]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import glob
 import sys
 import time
@@ -117,7 +118,7 @@ def main() -> None:
     parser.add_argument("--pack", action="append", help="'dlib' or a pack dir (repeatable)")
     parser.add_argument("--model-dir")
     parser.add_argument("--providers", action="append", help="comma-separated ONNX providers (repeatable)")
-    parser.add_argument("--data", default="/work/shared/data/lfw")
+    parser.add_argument("--data", default=os.path.join(os.environ.get("FACETRACE_TEST_DATA", "../shared/data"), "lfw"))
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--onnx-model", help="also time this bare embedder (ArcFace-R50-sized)")

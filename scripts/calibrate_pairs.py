@@ -1,12 +1,13 @@
 """Calibrate a pack's match/alert cosine thresholds on LFW-style pairs; prints JSON.
 
 Usage: python scripts/calibrate_pairs.py --pack dlib
-       python scripts/calibrate_pairs.py --pack gpu_worker/packs/manifests/scrfd500m-mbf --model-dir /work/shared/models
+       python scripts/calibrate_pairs.py --pack gpu_worker/packs/manifests/scrfd500m-mbf --model-dir ../shared/models
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 import time
@@ -77,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", default="dlib")
     parser.add_argument("--model-dir", default=None)
-    parser.add_argument("--lfw", default="/work/shared/data/lfw")
+    parser.add_argument("--lfw", default=os.path.join(os.environ.get("FACETRACE_TEST_DATA", "../shared/data"), "lfw"))
     parser.add_argument("--pairs", default=None, help="defaults to <lfw>/pairs-dev.txt")
     parser.add_argument("--limit", type=int, default=0, help="use N evenly spaced pairs (0: all)")
     parser.add_argument("--workers", type=int, default=1)
