@@ -16,27 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from gpu_worker.evaluation.pairs import read_pairs
 from gpu_worker.image import decode_image
 from gpu_worker.packs import load_pack
 
 _engine = None
-
-
-def read_pairs(path: Path) -> list[tuple[str, str, bool]]:
-    """(image_a, image_b, same_person) from an LFW pairs file (3 fields: same, 4 fields: different)."""
-    pairs = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 3:
-            pairs.append((_image(parts[0], parts[1]), _image(parts[0], parts[2]), True))
-        elif len(parts) == 4:
-            pairs.append((_image(parts[0], parts[1]), _image(parts[2], parts[3]), False))
-    return pairs
-
-
-def _image(person: str, number: str) -> str:
-    """LFW's path for a person's n-th photo."""
-    return f"{person}/{person}_{int(number):04d}.jpg"
 
 
 def _init(pack: str, model_dir: str | None) -> None:
