@@ -18,16 +18,21 @@ SAM_PYTHON="${SAM_PYTHON:-python3.11}"
 # Pinned so every machine lints/builds the same way; bump deliberately.
 SAM_CLI_SPEC="${SAM_CLI_SPEC:-aws-sam-cli==1.170.0}"
 CFN_LINT_SPEC="${CFN_LINT_SPEC:-cfn-lint==1.58.0}"
+# Serverless Rules for cfn-lint (scripts/lint_template.sh runs them with --append-rules).
+CFN_LINT_SERVERLESS_SPEC="${CFN_LINT_SERVERLESS_SPEC:-cfn-lint-serverless==0.3.6}"
 
 if ! command -v "$SAM_PYTHON" >/dev/null 2>&1; then
   SAM_PYTHON=python3
 fi
 
-if [[ ! -x "$SAM_VENV/bin/sam" || ! -x "$SAM_VENV/bin/cfn-lint" ]]; then
-  echo "sam.sh: creating $SAM_VENV with $SAM_CLI_SPEC $CFN_LINT_SPEC" >&2
-  "$SAM_PYTHON" -m venv "$SAM_VENV"
+# (Re)install when the venv lacks any of the three; an existing venv is reused, so a venv made
+# before the serverless rules were added just gets them installed on the next run.
+if [[ ! -x "$SAM_VENV/bin/sam" || ! -x "$SAM_VENV/bin/cfn-lint" ]] \
+  || ! "$SAM_VENV/bin/python" -c "import cfn_lint_serverless" >/dev/null 2>&1; then
+  echo "sam.sh: installing $SAM_CLI_SPEC $CFN_LINT_SPEC $CFN_LINT_SERVERLESS_SPEC into $SAM_VENV" >&2
+  [[ -x "$SAM_VENV/bin/python" ]] || "$SAM_PYTHON" -m venv "$SAM_VENV"
   "$SAM_VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$SAM_VENV/bin/python" -m pip install --quiet "$SAM_CLI_SPEC" "$CFN_LINT_SPEC"
+  "$SAM_VENV/bin/python" -m pip install --quiet "$SAM_CLI_SPEC" "$CFN_LINT_SPEC" "$CFN_LINT_SERVERLESS_SPEC"
 fi
 
 # sam build's python workflow looks up `python3.11` on PATH; the venv's python is one.

@@ -348,6 +348,18 @@ def test_event_wiring(template):
     statement = res["AlertsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Ref": "AlertsTopic"}
+    # AND alerts SNS cannot deliver go to the alerts DLQ, which lets the topic (only) send to it
+    assert sub["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["AlertsDeadLetterQueue", "Arn"]}}
+    dlq_policy = res["AlertsDeadLetterQueuePolicy"]["Properties"]
+    assert dlq_policy["Queues"] == [{"Ref": "AlertsDeadLetterQueue"}]
+    statement = dlq_policy["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["AlertsDeadLetterQueue", "Arn"]}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Ref": "AlertsTopic"}
+    # AND failed asynchronous (S3) ingest invocations go to the ingest DLQ as an on-failure destination
+    on_failure = res["IngestFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}}
+    assert "DeadLetterQueue" not in res["IngestFunction"]["Properties"]  # not both: one copy per failure
     # AND the migration custom resource runs the migrate function
     assert res["DatabaseMigration"]["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
 
@@ -519,7 +531,8 @@ def test_every_dead_letter_queue_and_function_is_alarmed(template):
     dead_letter_queues = {
         p["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         for q in resources(template, "AWS::SQS::Queue").values() if "RedrivePolicy" in (p := q["Properties"])
-    } | {template["Resources"]["IngestFunction"]["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]}
+    } | {template["Resources"]["IngestFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"][
+        "Destination"]["Fn::GetAtt"][0]}
     assert dead_letter_queues - watched == set()
     assert set(FUNCTIONS) - watched == set()
     assert "JobsQueue" in watched  # age of the oldest job
