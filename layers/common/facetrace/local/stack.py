@@ -174,8 +174,9 @@ class LocalStack:
 
     def _subscribe(self, props: dict) -> None:
         attrs = {"RawMessageDelivery": str(self.resolve(props.get("RawMessageDelivery", False))).lower()}
-        if "FilterPolicy" in props:
-            attrs["FilterPolicy"] = json.dumps(self.resolve(props["FilterPolicy"]))
+        for key in ("FilterPolicy", "RedrivePolicy"):
+            if key in props:
+                attrs[key] = json.dumps(self.resolve(props[key]))
         self.client("sns").subscribe(
             TopicArn=self.resolve(props["TopicArn"]), Protocol=self.resolve(props["Protocol"]),
             Endpoint=self.resolve(props["Endpoint"]), Attributes=attrs,
