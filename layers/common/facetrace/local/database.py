@@ -90,11 +90,12 @@ def start_private(allow_install: bool) -> Server:
         raise RuntimeError("no MySQL found: set FACETRACE_DB_URL, start MariaDB, or install mariadb-server")
     datadir = Path(tempfile.mkdtemp(prefix="facetrace-mariadb-"))
     installer = _binary("mariadb-install-db", "mysql_install_db")
-    subprocess.run([installer, f"--datadir={datadir}", "--auth-root-authentication-method=normal", "--user=root",
-                    "--skip-test-db"], check=True, capture_output=True)
+    # --no-defaults: the host's my.cnf (user, log paths, socket) belongs to its own server, not ours.
+    subprocess.run([installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
+                    "--user=root", "--skip-test-db"], check=True, capture_output=True)
     port = _free_port()
     process = subprocess.Popen(
-        [mariadbd, f"--datadir={datadir}", f"--port={port}", "--bind-address=127.0.0.1", f"--socket={datadir}/sock",
+        [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--port={port}", "--bind-address=127.0.0.1", f"--socket={datadir}/sock",
          "--user=root", "--skip-log-bin", f"--pid-file={datadir}/pid"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
