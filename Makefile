@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Quiet, metric-free logs for the demo; the tests keep powertools' defaults.
 DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
 
-.PHONY: demo test test-python lint-template build-template install clean help
+.PHONY: demo test test-python lint-template build-template install browser clean help
 
 help:
 	@echo "make demo   - install, bring up the local stack, enrol a case, upload a sighting, print the alert"
@@ -31,8 +31,14 @@ demo: $(STAMP)
 
 test: test-python lint-template build-template
 
-test-python: $(STAMP)
+test-python: $(STAMP) browser
 	$(PY) -m pytest
+
+# Chromium for the portal's browser test (tests/e2e/test_portal.py): Playwright drives it and never downloads one.
+# Installed rather than skipped, so a CI without it fails loudly instead of passing without the browser test.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update && apt-get install -y chromium; } \
+		|| { echo "chromium is missing: install it (apt-get install chromium) for the portal test"; exit 1; }
 
 lint-template:
 	scripts/lint_template.sh

@@ -57,6 +57,7 @@ def run(system: LocalSystem, workdir: Path) -> bool:
     agency = Agency(name="Demo County Police", email="missing-persons@police.example")
     system.store.add_agency(agency)
     officer = AgencyUser(system.gateway.url, agency.id)
+    say(None, f"Web portal: {system.gateway.url}/portal/ (agency page: sign in with agency id {agency.id})")
     case = officer.open_case(person_name="Alex Example", age=34, sex="F", last_seen_place="Central Station",
                              last_seen_at="2026-11-20T18:30:00Z", notes="demo case")
     photo_ids = [officer.add_reference_photo(case["id"], path) for path in references]
@@ -102,6 +103,19 @@ def _report(system: LocalSystem, case: dict, receipt: str, elapsed: float) -> bo
     return alert.case_id == case["id"]
 
 
+def keep_serving(system: LocalSystem) -> None:
+    """Leave the stack running so a person can try the portal; only at a terminal, so CI never waits here."""
+    stop = system.run_in_background()
+    sys.stdout.write(f"\nThe portal stays up at {system.gateway.url}/portal/ ; press Ctrl-C to stop.\n")
+    sys.stdout.flush()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+
+
 def main() -> int:
     """Run the demo end to end and shut down what it started."""
     say(1, "Finding MySQL (FACETRACE_DB_URL, a local server, or a private MariaDB) and applying migrations")
@@ -112,6 +126,8 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as workdir:
             ok = run(system, Path(workdir))
+        if sys.stdin.isatty():
+            keep_serving(system)
     finally:
         system.stop()
     sys.stdout.write(("Demo finished: the agency received the alert.\n" if ok else "Demo FAILED.\n"))

@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools import Logger
 
+from facetrace.local import portal
+
 logger = Logger(child=True)
 
 DEV_SCHEME = "Dev "  # locally "Authorization: Dev <agency id>" stands in for a Cognito ID token
@@ -44,7 +46,8 @@ def routes_from_template(function: dict) -> list[Route]:
 
 
 class LocalGateway:
-    """Serves the API function on 127.0.0.1 with the template's routes and a development authorizer."""
+    """Serves the API function on 127.0.0.1 with the template's routes and a development authorizer,
+    and the web portal's static files under /portal/."""
 
     def __init__(self, routes: list[Route], invoke: Callable[[dict], dict]) -> None:
         self.routes, self.invoke = routes, invoke
@@ -63,6 +66,11 @@ class LocalGateway:
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         """Route one request to the API function, or answer 404/401 like API Gateway would."""
         parts = urlsplit(raw_path)
+        if method == "GET":
+            # The portal shares the API's origin, so its calls need no CORS.
+            static = portal.serve(parts.path, self.url)
+            if static is not None:
+                return static
         for route in self.routes:
             params = route.match(method, parts.path)
             if params is None:
