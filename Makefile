@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Quiet, metric-free logs for the demo; the tests keep powertools' defaults.
 DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
 
-.PHONY: demo test test-python lint-template build-template install browser clean help
+
+.PHONY: demo serve test test-python lint-template build-template install browser clean help
 
 help:
 	@echo "make demo   - install, bring up the local stack, enrol a case, upload a sighting, print the alert"
+	@echo "make serve  - the demo, then the stack and the portal stay up until Ctrl-C"
 	@echo "make test   - install, then unit + integration + end-to-end tests, the template lint and sam build"
 
 $(STAMP): pyproject.toml
@@ -28,6 +30,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(DEMO_ENV) $(PY) -m facetrace.local.demo
+
+# The demo, then the whole stack stays up (portal included) until Ctrl-C.
+serve: $(STAMP)
+	$(DEMO_ENV) FACETRACE_DEMO_SERVE=1 $(PY) -m facetrace.local.demo
 
 test: test-python lint-template build-template
 

@@ -104,7 +104,7 @@ def _report(system: LocalSystem, case: dict, receipt: str, elapsed: float) -> bo
 
 
 def keep_serving(system: LocalSystem) -> None:
-    """Leave the stack running so a person can try the portal; only at a terminal, so CI never waits here."""
+    """Leave the stack running so a person can try the portal (`make serve`); `make demo` always exits."""
     stop = system.run_in_background()
     sys.stdout.write(f"\nThe portal stays up at {system.gateway.url}/portal/ ; press Ctrl-C to stop.\n")
     sys.stdout.flush()
@@ -126,7 +126,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory() as workdir:
             ok = run(system, Path(workdir))
-        if sys.stdin.isatty():
+        if os.environ.get("FACETRACE_DEMO_SERVE") == "1":
             keep_serving(system)
     finally:
         system.stop()
