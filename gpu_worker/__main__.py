@@ -20,11 +20,7 @@ def build_worker(settings: Settings) -> Worker:
     s3 = aws.client("s3", settings.aws_region, settings.aws_endpoint_url)
     sqs = aws.client("sqs", settings.aws_region, settings.aws_endpoint_url)
     engine = load_pack(settings.pack_dir or settings.pack, downloader=lambda b, k, dest: s3.download_file(b, k, dest))
-    config = WorkerConfig(
-        batch_size=settings.worker_batch_size, wait_s=settings.worker_wait_s, visibility_s=settings.worker_visibility_s,
-        max_faces=settings.max_faces_per_image, max_pixels=settings.max_image_pixels,
-        max_message_bytes=settings.max_message_bytes,
-    )
+    config = WorkerConfig.from_settings(settings)
     return Worker(
         engine, aws.SQSJobSource(sqs, settings.jobs_queue_url), aws.SQSQueue(sqs, settings.faces_queue_url),
         aws.S3Objects(s3, settings.upload_bucket), config,

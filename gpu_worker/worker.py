@@ -10,6 +10,7 @@ import numpy as np
 from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter, ValidationError
 
+from facetrace.config import Settings
 from facetrace.messages import Face, FacesResult, Job
 from facetrace.ports import MessageSource, ObjectStore, Queue, ReceivedMessage
 from gpu_worker.engine import FaceEngine, to_message
@@ -23,12 +24,23 @@ _FACES = TypeAdapter(list[Face])
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    batch_size: int = 10
-    wait_s: int = 20
-    visibility_s: int = 300
-    max_faces: int = 20
-    max_pixels: int = 50_000_000
-    max_message_bytes: int = 200_000
+    """The worker's knobs; their defaults live in Settings alone."""
+
+    batch_size: int
+    wait_s: int
+    visibility_s: int
+    max_faces: int
+    max_pixels: int
+    max_message_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WorkerConfig":
+        """The worker's part of the settings."""
+        return cls(
+            batch_size=settings.worker_batch_size, wait_s=settings.worker_wait_s,
+            visibility_s=settings.worker_visibility_s, max_faces=settings.max_faces_per_image,
+            max_pixels=settings.max_image_pixels, max_message_bytes=settings.max_message_bytes,
+        )
 
 
 @dataclass

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import uuid
 
 import numpy as np
 from pydantic import TypeAdapter
 
+from facetrace.config import Settings
 from facetrace.messages import Face, FacesResult, Job, PhotoKind
 from gpu_worker.engine import DetectedFace
 from gpu_worker.worker import Worker, WorkerConfig
@@ -56,7 +59,7 @@ class Rig:
             self.jobs.append(job)
             bodies.append(job.model_dump_json())
         self.source = fakes.FakeMessageSource(bodies)
-        self.worker = Worker(self.engine, self.source, self.faces, self.objects, WorkerConfig(**{"batch_size": 10, **config}))
+        self.worker = Worker(self.engine, self.source, self.faces, self.objects, replace(WorkerConfig.from_settings(Settings()), **config))
 
     def results(self) -> dict[str, FacesResult]:
         parsed = [FacesResult.model_validate_json(b) for b in self.faces.bodies]
