@@ -18,6 +18,7 @@ from facetrace.live_gallery import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
 from facetrace.photo import Photo, PhotoStatus, reference_key, sighting_key
 from facetrace.ports import ObjectInfo, ReceivedMessage, UploadForm
+from facetrace.subscription import Subscription
 
 # --- ports ---------------------------------------------------------------------------------
 
@@ -79,10 +80,15 @@ class FakePublisher:
 
     def __init__(self) -> None:
         self.published: list[tuple[str, str | None, dict[str, str] | None]] = []
+        self.texts: list[tuple[str, str]] = []  # (phone number, message) sent directly
 
     def publish(self, message: str, subject: str | None = None, attributes: dict[str, str] | None = None) -> str:
         self.published.append((message, subject, attributes))
         return f"msg-{len(self.published)}"
+
+    def send_sms(self, phone_number: str, message: str) -> str:
+        self.texts.append((phone_number, message))
+        return f"sms-{len(self.texts)}"
 
 
 class FakeMailer:
@@ -150,6 +156,7 @@ class MemoryStore:
         self.shares: set[tuple[str, str]] = set()
         self.audit: list[AuditEntry] = []
         self.delete_after: dict[str, datetime] = {}
+        self.subscriptions: list[Subscription] = []
 
     # CaseStore
     def add_agency(self, agency: Agency) -> None:
@@ -203,6 +210,18 @@ class MemoryStore:
 
     def is_shared_with(self, case_id: str, agency_id: str) -> bool:
         return (case_id, agency_id) in self.shares
+
+    # SubscriptionStore
+    def add_subscription(self, subscription: Subscription, by_user: str) -> None:
+        self.subscriptions.append(subscription)
+
+    def subscriptions_of(self, agency_id: str) -> list[Subscription]:
+        return [s for s in self.subscriptions if s.agency_id == agency_id]
+
+    def delete_subscription(self, subscription_id: str, agency_id: str) -> bool:
+        kept = [s for s in self.subscriptions if not (s.id == subscription_id and s.agency_id == agency_id)]
+        deleted, self.subscriptions = len(kept) < len(self.subscriptions), kept
+        return deleted
 
     # AuditLog (append-only, like the table)
     def append_audit(self, entry: AuditEntry) -> None:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, Field
 
-from facetrace import casework, review
+from facetrace import casework, review, subscription
 from facetrace.access import NotVisible, OwnerOnly, Viewer, owned_case, visible_case
 from facetrace.alert import Alert, AlertStatus
 from facetrace.audit import AuditEntry, case_audit
@@ -21,6 +21,7 @@ from facetrace.casework import CaseChanges, CaseClosed, ReferencePhoto, ShareRef
 from facetrace.config import Settings
 from facetrace.receipt import Receipt, receipt_status
 from facetrace.review import AlertDetail, AlertQuery, ReviewRequest
+from facetrace.subscription import NewSubscription, Subscription
 from facetrace.upload import ContentType, SightingDetails, UploadTicket, request_reference_upload, request_sighting_upload
 from facetrace.wiring import Wiring
 
@@ -138,6 +139,20 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
     @app.post("/alerts/<alert_id>/review")
     def review_alert(alert_id: UUID, body: ReviewRequest) -> Alert:
         return review.review_alert(wiring.store, viewer(), str(alert_id), body)
+
+    @app.get("/subscriptions")
+    def list_subscriptions() -> list[Subscription]:
+        return subscription.list_subscriptions(wiring.store, viewer())
+
+    @app.post("/subscriptions")
+    def add_subscription(body: NewSubscription) -> Response[Subscription]:
+        added = subscription.add_subscription(wiring.store, viewer(), body)
+        return Response(201, content_types.APPLICATION_JSON, added)
+
+    @app.delete("/subscriptions/<subscription_id>")
+    def delete_subscription(subscription_id: UUID) -> Response[None]:
+        subscription.delete_subscription(wiring.store, viewer(), str(subscription_id))
+        return Response(204, content_types.APPLICATION_JSON, None)
 
     return app
 

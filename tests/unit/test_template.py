@@ -374,7 +374,8 @@ def test_api_routes_public_and_agency(template):
                            ("POST", "/cases/{case_id}/photos"), ("GET", "/cases/{case_id}/photos"),
                            ("POST", "/cases/{case_id}/close"), ("POST", "/cases/{case_id}/shares"),
                            ("GET", "/cases/{case_id}/audit"), ("GET", "/alerts"), ("GET", "/alerts/{alert_id}"),
-                           ("POST", "/alerts/{alert_id}/review")}
+                           ("POST", "/alerts/{alert_id}/review"), ("GET", "/subscriptions"),
+                           ("POST", "/subscriptions"), ("DELETE", "/subscriptions/{subscription_id}")}
     public = {route for route, props in routes.items() if props.get("Auth", {}).get("Authorizer") == "NONE"}
     assert public == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")}
     api = template["Resources"]["FaceTraceApi"]["Properties"]

@@ -14,6 +14,7 @@ from facetrace.face import FaceStore
 from facetrace.gallery import Candidate
 from facetrace.photo import Photo
 from facetrace.ports import Publisher
+from facetrace.subscription import SubscriptionStore, recipients
 
 logger = Logger(child=True)
 
@@ -23,6 +24,7 @@ class AlertingDeps(Protocol):
     faces: FaceStore
     alerts: AlertStore
     publisher: Publisher
+    subscriptions: SubscriptionStore | None  # None: the agency's own e-mail receives every alert
 
 
 def raise_alert(deps: AlertingDeps, sighting: Photo, model_name: str, face_id: int, face_index: int, box,
@@ -38,7 +40,8 @@ def raise_alert(deps: AlertingDeps, sighting: Photo, model_name: str, face_id: i
     ref_photo = deps.faces.photo_of_face(alert.reference_face_id)
     case = deps.cases.get_case(alert.case_id)
     agency = deps.cases.get_agency(case.agency_id)
-    message = alert_message(alert, case, agency, sighting, face_index, box, ref_photo)
+    message = alert_message(alert, case, agency, sighting, face_index, box, ref_photo).model_copy(
+        update={"recipients": recipients(deps.subscriptions, agency, case.id, sighting.place)})
     deps.publisher.publish(message.model_dump_json(), subject="FaceTrace alert", attributes={"case_id": alert.case_id})
     deps.alerts.mark_published(alert.id, datetime.now(timezone.utc))
     logger.info("alert raised", extra={"alert_id": alert.id, "case_id": alert.case_id, "score": alert.score})

@@ -19,6 +19,8 @@ class AuditAction(str, Enum):
     CASE_UPDATED = "case.updated"
     CASE_CLOSED = "case.closed"  # also erased the case's reference embeddings
     CASE_SHARED = "case.shared"
+    SUBSCRIPTION_ADDED = "subscription.added"  # who receives an agency's alerts
+    SUBSCRIPTION_DELETED = "subscription.deleted"
 
 
 class AuditEntry(BaseModel):

@@ -19,6 +19,7 @@ from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
 from facetrace.ports import ObjectStore, Publisher
 from facetrace.retro_search import retention_start, search_past_sightings
+from facetrace.subscription import SubscriptionStore
 
 logger = Logger(child=True)
 
@@ -63,6 +64,7 @@ class MatchDeps:
     objects: ObjectStore
     galleries: GalleryCache
     retention_days: int = 90  # sightings this recent are searched again when a case gains reference faces
+    subscriptions: SubscriptionStore | None = None  # who receives alerts; None: each agency's own e-mail
 
 
 def process_faces(

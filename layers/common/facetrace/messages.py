@@ -95,8 +95,19 @@ class FacesResult(Message):
     faces_key: str | None = Field(default=None, description="S3 key of the faces when too big for SQS")
 
 
+class Recipient(Message):
+    """Who notify tells about an alert: an e-mail address, or an E.164 phone number for an SMS."""
+
+    channel: Literal["email", "sms"]
+    address: str
+
+
 class AlertMessage(Message):
-    """Match -> notify (via the alerts SNS topic): a candidate sighting of a missing person."""
+    """Match -> notify (via the alerts SNS topic): a candidate sighting of a missing person.
+
+    `recipients` (added within version 1, so older messages still parse) are the agency's subscribers
+    for this alert; empty means the agency's own e-mail and the SMS topic, as before subscriptions.
+    """
 
     version: Literal[1] = 1
     alert_id: str
@@ -116,6 +127,7 @@ class AlertMessage(Message):
     lat: float | None = None
     lon: float | None = None
     created_at: datetime
+    recipients: list[Recipient] = []
 
 
 class DeliveryRecord(Message):

@@ -1,4 +1,7 @@
-"""Notification: tell the agency that owns a case about an alert, by e-mail and SMS, once per channel.
+"""Notification: tell an alert's recipients (the agency's subscribers, else its own e-mail) by e-mail and SMS.
+
+All e-mail recipients get one SES e-mail (one call); each SMS number gets its own SNS publish, and without
+any the summary goes to the SMS topic as before. Each send runs once and each recipient's delivery is reported.
 
 Notify runs outside the VPC (SES has no API endpoint inside one) and needs no database: the alert
 message carries what it needs, a `Once` guard (powertools idempotency in AWS) stops duplicates, and
@@ -12,7 +15,7 @@ from typing import Callable, Protocol
 
 from aws_lambda_powertools import Logger
 
-from facetrace.messages import AlertMessage, DeliveryRecord
+from facetrace.messages import AlertMessage, DeliveryRecord, Recipient
 from facetrace.photo import reference_key, sighting_key
 from facetrace.ports import Mailer, ObjectStore, Publisher, Queue
 
@@ -20,6 +23,12 @@ logger = Logger(child=True)
 
 SMS_LIMIT = 160
 SMS_RECIPIENT = "sms-topic"
+
+
+class SmsSender(Publisher, Protocol):
+    def send_sms(self, phone_number: str, message: str) -> str:
+        """Text one phone number directly (SNS `PhoneNumber`) and return the provider's message id."""
+        ...
 
 
 class Once(Protocol):
@@ -34,7 +43,7 @@ class NotifyDeps:
 
     objects: ObjectStore
     mailer: Mailer
-    sms: Publisher
+    sms: SmsSender
     deliveries: Queue
     once: Once
     sender: str
@@ -48,18 +57,25 @@ class Email:
 
 
 def deliver_alert(alert: AlertMessage, deps: NotifyDeps) -> list[DeliveryRecord]:
-    """Send the alert's e-mail and SMS summary (each at most once) and report both deliveries."""
+    """Send the alert's e-mail (one, to every e-mail recipient) and SMS summaries, each at most once, and
+    report every recipient's delivery."""
     email = compose_email(alert, deps)
-    sends = {
-        ("email", alert.agency_email): lambda: deps.mailer.send(deps.sender, [alert.agency_email], email.subject, email.text),
-        ("sms", SMS_RECIPIENT): lambda: deps.sms.publish(
-            sms_summary(alert), attributes={"agency_id": alert.agency_id, "case_id": alert.case_id}
-        ),
-    }
+    to = recipients_of(alert)
+    emails = [r.address for r in to if r.channel == "email"]
+    phones = [r.address for r in to if r.channel == "sms"]
+    text = sms_summary(alert)
+    sends: list[tuple[str, list[str], Callable[[], str]]] = []
+    if emails:
+        sends.append(("email", emails, lambda: deps.mailer.send(deps.sender, emails, email.subject, email.text)))
+    for phone in phones:
+        sends.append(("sms", [phone], lambda phone=phone: deps.sms.send_sms(phone, text)))
+    if not phones:
+        sends.append(("sms", [SMS_RECIPIENT], lambda: deps.sms.publish(
+            text, attributes={"agency_id": alert.agency_id, "case_id": alert.case_id})))
     records, errors = [], []
-    for (channel, to), send in sends.items():
+    for channel, addresses, send in sends:
         try:
-            records.append(_send(alert.alert_id, channel, to, send, deps))
+            records.extend(_send(alert.alert_id, channel, addresses, send, deps))
         except Exception as exc:
             errors.append(exc)  # one channel's outage must not hold back the others
     if errors:
@@ -67,21 +83,33 @@ def deliver_alert(alert: AlertMessage, deps: NotifyDeps) -> list[DeliveryRecord]
     return records
 
 
-def _send(alert_id: str, channel: str, recipient: str, send: Callable[[], str], deps: NotifyDeps) -> DeliveryRecord:
+def recipients_of(alert: AlertMessage) -> list[Recipient]:
+    """The alert's recipients; a message without any (older, or from before subscriptions) goes to the agency."""
+    return alert.recipients or [Recipient(channel="email", address=alert.agency_email)]
+
+
+def _send(alert_id: str, channel: str, recipients: list[str], send: Callable[[], str],
+          deps: NotifyDeps) -> list[DeliveryRecord]:
+    # One guard per send: the key names every recipient of that one call (one for the agency's own e-mail,
+    # so the key is the same as before subscriptions).
     try:
-        provider_id = deps.once.run(f"{alert_id}:{channel}:{recipient}", send)
+        provider_id = deps.once.run(f"{alert_id}:{channel}:{','.join(recipients)}", send)
     except Exception as exc:
         # Reported, then re-raised so SQS retries; a channel already sent is not sent again.
-        _report(deps, DeliveryRecord(alert_id=alert_id, channel=channel, recipient=recipient, ok=False, error=str(exc)[:1000]))
+        for to in recipients:
+            _report(deps, DeliveryRecord(alert_id=alert_id, channel=channel, recipient=to, ok=False,
+                                         error=str(exc)[:1000]))
         raise
-    record = DeliveryRecord(alert_id=alert_id, channel=channel, recipient=recipient, ok=True, provider_id=provider_id)
-    _report(deps, record)
-    logger.info("alert delivered", extra={"alert_id": alert_id, "channel": channel})
-    return record
+    records = [DeliveryRecord(alert_id=alert_id, channel=channel, recipient=to, ok=True, provider_id=provider_id)
+               for to in recipients]
+    for record in records:
+        _report(deps, record)
+    logger.info("alert delivered", extra={"alert_id": alert_id, "channel": channel, "recipients": len(recipients)})
+    return records
 
 
 def _report(deps: NotifyDeps, record: DeliveryRecord) -> None:
-    deps.deliveries.send(record.model_dump_json(), dedup_id=f"{record.alert_id}:{record.channel}:{record.ok}")
+    deps.deliveries.send(record.model_dump_json(), dedup_id=f"{record.alert_id}:{record.channel}:{record.recipient}:{record.ok}")
 
 
 def compose_email(alert: AlertMessage, deps: NotifyDeps) -> Email:

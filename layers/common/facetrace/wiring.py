@@ -54,7 +54,7 @@ class Wiring:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
         return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects, self.galleries,
-                         self.settings.retention_days)
+                         self.settings.retention_days, subscriptions=self.store)
 
     def review(self) -> ReviewDeps:
         """Dependencies of alert review (the API function)."""

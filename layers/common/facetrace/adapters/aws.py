@@ -92,6 +92,10 @@ class SNSPublisher:
             args["MessageAttributes"] = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
         return self._sns.publish(**args)["MessageId"]
 
+    def send_sms(self, phone_number: str, message: str) -> str:
+        """Text one phone number directly (not through the topic)."""
+        return self._sns.publish(PhoneNumber=phone_number, Message=message)["MessageId"]
+
 
 class SESMailer:
     """Mailer on Amazon SES (v1 API, plain text)."""
