@@ -21,6 +21,7 @@ from facetrace.casework import CaseChanges, CaseClosed, ReferencePhoto, ShareRef
 from facetrace.config import Settings
 from facetrace.receipt import Receipt, receipt_status
 from facetrace.review import AlertDetail, AlertQuery, ReviewRequest
+from facetrace.search import SearchResult, SearchTicket, search_result, start_search
 from facetrace.subscription import NewSubscription, Subscription
 from facetrace.upload import ContentType, SightingDetails, UploadTicket, request_reference_upload, request_sighting_upload
 from facetrace.wiring import Wiring
@@ -123,6 +124,16 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
         ticket = request_reference_upload(str(case_id), body.content_type, wiring.store, wiring.objects,
                                           wiring.limits, wiring.settings.upload_url_ttl_s)
         return Response(201, content_types.APPLICATION_JSON, ticket)
+
+    @app.post("/searches")
+    def create_search(body: PhotoRequest) -> Response[SearchTicket]:
+        ticket = start_search(wiring.store, wiring.store, viewer(), body.content_type, wiring.objects,
+                              wiring.limits, wiring.settings.upload_url_ttl_s)
+        return Response(201, content_types.APPLICATION_JSON, ticket)
+
+    @app.get("/searches/<search_id>")
+    def get_search(search_id: UUID) -> SearchResult:
+        return search_result(wiring.store, viewer(), str(search_id))
 
     @app.get("/alerts")
     def list_alerts(status: Annotated[AlertStatus | None, Query()] = None,

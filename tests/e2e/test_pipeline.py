@@ -165,3 +165,34 @@ def test_agency_reviews_an_alert_and_the_audit_shows_it(system, officer, people)
     # AND the citizen's receipt still says only "processed"
     assert Citizen(system.gateway.url).receipt(sighting) == {"receipt_id": sighting, "status": "processed",
                                                              "reason": None}
+
+
+def test_agency_searches_by_photo_and_only_it_reads_the_result(system, officer, people):
+    # GIVEN a case enrolled with reference photos of one person
+    case = _enrol(system, officer, "Person E", people["person05"][:2])
+    alerts_before = len(system.store.list_alerts())
+    # WHEN the agency searches with an unseen photo of that person
+    search_id = officer.search_by_photo(people["person05"][4])
+    assert officer.search(search_id)["status"] in ("pending", "received", "done")
+    assert system.run_until(lambda: officer.search(search_id)["status"] != "pending"
+                            and system.store.get_search(search_id).completed_at is not None, timeout_s=120)
+    system.drain()
+    # THEN that case is the top candidate, with its score
+    result = officer.search(search_id)
+    assert result["status"] == "done"
+    assert result["candidates"][0]["case_id"] == case and result["candidates"][0]["person_name"] == "Person E"
+    assert result["candidates"][0]["score"] > 0
+    # AND the search raised no alert, stored no face, and its photo is gone from the bucket
+    assert len(system.store.list_alerts()) == alerts_before
+    assert system.store.db.query("SELECT COUNT(*) AS n FROM faces WHERE photo_id = %s", (search_id,))[0]["n"] == 0
+    assert system.store.get_photo(search_id).kind.value == "search"
+    # AND another agency cannot read the search (404, as if it did not exist)
+    other = Agency(name="Other Police", email="cases@other-police.test")
+    system.store.add_agency(other)
+    response = requests.get(f"{system.gateway.url}/searches/{search_id}",
+                            headers=AgencyUser(system.gateway.url, other.id)._auth, timeout=30)
+    assert response.status_code == 404
+    # AND the audit shows the search was created and read, by the searching agency only
+    entries = system.store.audit_of_object(search_id)
+    assert [e.action.value for e in entries][:2] == ["search.created", "search.viewed"]
+    assert {e.agency_id for e in entries} == {officer.agency_id}

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from facetrace.messages import PhotoKind
-from facetrace.photo import parse_key, reference_key, sighting_key
+from facetrace.photo import parse_key, reference_key, search_key, sighting_key
 
 PHOTO = str(uuid.uuid4())
 CASE = str(uuid.uuid4())
@@ -29,6 +29,14 @@ def test_reference_key_round_trips():
     assert parse_key(key) == (PhotoKind.REFERENCE, PHOTO, CASE)
 
 
+def test_search_key_round_trips():
+    # GIVEN the key the server assigns to an agency's search photo
+    key = search_key(CASE, PHOTO)
+    # WHEN it is parsed THEN it is that search, with no case
+    assert key == f"searches/{CASE}/{PHOTO}"
+    assert parse_key(key) == (PhotoKind.SEARCH, PHOTO, None)
+
+
 @pytest.mark.parametrize("key", [
     f"uploads/{PHOTO}",                       # unknown prefix
     f"sightings/{PHOTO}.jpg",                 # client-chosen suffix
@@ -39,6 +47,8 @@ def test_reference_key_round_trips():
     f"references/{PHOTO}",                    # reference without a case
     f"references/{CASE}/{PHOTO}/x",
     f"references/../{CASE}/{PHOTO}",
+    f"searches/{PHOTO}",                      # search without an agency
+    f"searches/{CASE}/{PHOTO}/x",
     f"results/{PHOTO}.model.json",            # the worker's own offloaded results
     f"/sightings/{PHOTO}",
     f"sightings/{PHOTO}\n",

@@ -333,10 +333,10 @@ def test_functions_share_runtime_layer_and_settings_environment(template):
 
 def test_event_wiring(template):
     res = template["Resources"]
-    # GIVEN the ingest function  WHEN its events are read  THEN it gets sightings/ and references/ uploads
+    # GIVEN the ingest function  WHEN its events are read  THEN it gets sightings/, references/ and searches/ uploads
     s3 = [e["Properties"] for e in res["IngestFunction"]["Properties"]["Events"].values() if e["Type"] == "S3"]
     assert all(e["Bucket"] == {"Ref": "UploadBucket"} and e["Events"] == "s3:ObjectCreated:*" for e in s3)
-    assert sorted(e["Filter"]["S3Key"]["Rules"][0]["Value"] for e in s3) == ["references/", "sightings/"]
+    assert sorted(e["Filter"]["S3Key"]["Rules"][0]["Value"] for e in s3) == ["references/", "searches/", "sightings/"]
     # AND the SQS consumers are the ones the pipeline describes
     assert sorted((fn, q) for fn, q, _ in sqs_events(template)) == [
         ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "JobsDeadLetterQueue"),
@@ -375,7 +375,8 @@ def test_api_routes_public_and_agency(template):
                            ("POST", "/cases/{case_id}/close"), ("POST", "/cases/{case_id}/shares"),
                            ("GET", "/cases/{case_id}/audit"), ("GET", "/alerts"), ("GET", "/alerts/{alert_id}"),
                            ("POST", "/alerts/{alert_id}/review"), ("GET", "/subscriptions"),
-                           ("POST", "/subscriptions"), ("DELETE", "/subscriptions/{subscription_id}")}
+                           ("POST", "/subscriptions"), ("DELETE", "/subscriptions/{subscription_id}"), ("POST", "/searches"),
+                           ("GET", "/searches/{search_id}")}
     public = {route for route, props in routes.items() if props.get("Auth", {}).get("Authorizer") == "NONE"}
     assert public == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")}
     api = template["Resources"]["FaceTraceApi"]["Properties"]
@@ -447,6 +448,8 @@ def test_upload_bucket_expires_sightings_and_results(template):
     rules = {r.get("Prefix"): r for r in props["LifecycleConfiguration"]["Rules"]}
     for prefix in ("sightings/", "results/"):
         assert rules[prefix]["ExpirationInDays"] == {"Ref": "RetentionDays"}
+    # AND a search photo never outlives a day (match deletes it once searched; this is the backstop)
+    assert rules["searches/"]["ExpirationInDays"] == 1
     assert props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"] == ["POST"]
 
 

@@ -19,6 +19,8 @@ class AuditAction(str, Enum):
     CASE_UPDATED = "case.updated"
     CASE_CLOSED = "case.closed"  # also erased the case's reference embeddings
     CASE_SHARED = "case.shared"
+    SEARCH_CREATED = "search.created"  # an agency asked to search by photo (object_ids: the search)
+    SEARCH_VIEWED = "search.viewed"  # its result was read (object_ids: the search, then the candidate cases)
     SUBSCRIPTION_ADDED = "subscription.added"  # who receives an agency's alerts
     SUBSCRIPTION_DELETED = "subscription.deleted"
 

@@ -65,7 +65,7 @@ def _queue(photo: Photo, deps: IngestDeps) -> Photo:
 def _inspect(key: str, kind: PhotoKind, photo_id: str, case_id: str | None, deps: IngestDeps) -> Photo:
     info = deps.objects.head(key)
     details = decode_metadata(info.metadata)
-    case_open = kind is PhotoKind.SIGHTING or _case_is_open(case_id, deps.cases)
+    case_open = kind is not PhotoKind.REFERENCE or _case_is_open(case_id, deps.cases)
     base = dict(
         id=photo_id, kind=kind, case_id=case_id if case_open else None, s3_key=key, size_bytes=info.size,
         content_type=info.content_type, taken_at=details.taken_at, place=details.place, lat=details.lat,

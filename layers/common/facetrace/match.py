@@ -19,6 +19,7 @@ from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
 from facetrace.ports import ObjectStore, Publisher
 from facetrace.retro_search import retention_start, search_past_sightings
+from facetrace.search import SearchStore, run_search
 from facetrace.subscription import SubscriptionStore
 
 logger = Logger(child=True)
@@ -65,6 +66,7 @@ class MatchDeps:
     galleries: GalleryCache
     retention_days: int = 90  # sightings this recent are searched again when a case gains reference faces
     subscriptions: SubscriptionStore | None = None  # who receives alerts; None: each agency's own e-mail
+    searches: SearchStore | None = None  # agencies' searches by photo (kind search)
 
 
 def process_faces(
@@ -81,6 +83,12 @@ def process_faces(
     thresholds = thresholds or Thresholds.of(result.model)
     if photo.kind is PhotoKind.REFERENCE:
         return _enrol(photo, result, deps, thresholds)
+    if photo.kind is PhotoKind.SEARCH:
+        # No faces, matches or alerts are stored: only the search's candidates among the cases it may see.
+        if deps.searches is None:
+            raise LookupError("searches are not wired into matching")
+        top = run_search(photo, result, deps.searches, deps.photos, deps.galleries, deps.objects, thresholds.match)
+        return MatchOutcome(photo.id, faces=len(result.faces), matches=len(top))
     return _search(photo, result, deps, thresholds, found)
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class PhotoKind(str, Enum):
     SIGHTING = "sighting"
     REFERENCE = "reference"
+    SEARCH = "search"  # an agency's search by photo: searched once, never stored as a face
 
 
 class Message(BaseModel):

@@ -1,4 +1,4 @@
-"""Photos: sightings from citizens and reference photos from agencies, and their life cycle."""
+"""Photos: sightings from citizens, reference photos and search photos from agencies, and their life cycle."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # fullmatch, not match with "$": "$" also matches before a trailing newline.
 _SIGHTING_KEY = re.compile(rf"sightings/(?P<photo>{_UUID})")
 _REFERENCE_KEY = re.compile(rf"references/(?P<case>{_UUID})/(?P<photo>{_UUID})")
+_SEARCH_KEY = re.compile(rf"searches/(?P<agency>{_UUID})/(?P<photo>{_UUID})")
 
 
 def sighting_key(photo_id: str) -> str:
@@ -72,10 +73,17 @@ def reference_key(case_id: str, photo_id: str) -> str:
     return f"references/{case_id}/{photo_id}"
 
 
+def search_key(agency_id: str, search_id: str) -> str:
+    """The S3 key the server assigns to an agency's search photo."""
+    return f"searches/{agency_id}/{search_id}"
+
+
 def parse_key(key: str) -> tuple[PhotoKind, str, str | None]:
     """Return (kind, photo_id, case_id) for a key the server issued, else raise ValueError."""
     if m := _SIGHTING_KEY.fullmatch(key):
         return PhotoKind.SIGHTING, m["photo"], None
     if m := _REFERENCE_KEY.fullmatch(key):
         return PhotoKind.REFERENCE, m["photo"], m["case"]
+    if m := _SEARCH_KEY.fullmatch(key):
+        return PhotoKind.SEARCH, m["photo"], None
     raise ValueError(f"key {key!r} was not issued by FaceTrace")

@@ -54,7 +54,8 @@ class Wiring:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
         return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects, self.galleries,
-                         self.settings.retention_days, subscriptions=self.store)
+                         self.settings.retention_days, subscriptions=self.store,
+                         searches=self.store)
 
     def review(self) -> ReviewDeps:
         """Dependencies of alert review (the API function)."""

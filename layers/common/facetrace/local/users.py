@@ -77,6 +77,17 @@ class AgencyUser:
         post_file(ticket, photo.read_bytes(), photo.name, content_type)
         return ticket["receipt_id"]
 
+    def search_by_photo(self, photo: Path) -> str:
+        """Upload a photo to search the cases the agency may see with; return the search id."""
+        content_type = content_type_of(photo)
+        ticket = self._json("POST", "/searches", {"content_type": content_type})
+        post_file(ticket, photo.read_bytes(), photo.name, content_type)
+        return ticket["search_id"]
+
+    def search(self, search_id: str) -> dict:
+        """A search's status and candidates (the reading is audited)."""
+        return self._json("GET", f"/searches/{search_id}")
+
     def _json(self, method: str, path: str, body: dict | None = None):
         response = requests.request(method, f"{self.api_url}{path}", json=body, headers=self._auth, timeout=TIMEOUT_S)
         response.raise_for_status()

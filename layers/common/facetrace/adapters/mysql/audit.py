@@ -28,5 +28,16 @@ class AuditRepository:
             "SELECT agency_id, user_sub, action, case_id, alert_id, object_ids, reason, created_at FROM audit_log"
             " WHERE case_id = %s ORDER BY id", (case_id,),
         )
-        return [AuditEntry(**{**r, "object_ids": json.loads(r["object_ids"]), "at": from_db(r.pop("created_at"))})
-                for r in rows]
+        return [_entry(r) for r in rows]
+
+    def audit_of_object(self, object_id: str) -> list[AuditEntry]:
+        """Entries naming the object (a search, a photo) among their object ids, oldest first."""
+        rows = self._db.query(
+            "SELECT agency_id, user_sub, action, case_id, alert_id, object_ids, reason, created_at FROM audit_log"
+            " WHERE JSON_CONTAINS(object_ids, JSON_QUOTE(%s)) ORDER BY id", (object_id,),
+        )
+        return [_entry(r) for r in rows]
+
+
+def _entry(r: dict) -> AuditEntry:
+    return AuditEntry(**{**r, "object_ids": json.loads(r["object_ids"]), "at": from_db(r.pop("created_at"))})
