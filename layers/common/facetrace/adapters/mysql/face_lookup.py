@@ -8,6 +8,7 @@ import numpy as np
 
 from facetrace.adapters.mysql._time import to_db
 from facetrace.adapters.mysql.connection import Database
+from facetrace.adapters.mysql.faces import embedding_matrix
 from facetrace.face import FaceLocation, SightingFaces
 from facetrace.gallery import Candidate
 
@@ -44,9 +45,8 @@ class FaceLookupRepository:
         rows = self._db.query(_RECENT_SIGHTINGS, (model_name, dim, to_db(since)))
         if not rows:
             return SightingFaces.empty(dim)
-        vectors = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), dim)
         return SightingFaces(
-            vectors=vectors.astype(np.float32),
+            vectors=embedding_matrix(rows, dim),
             face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
             photo_ids=tuple(r["photo_id"] for r in rows),
             indexes=np.array([r["face_index"] for r in rows], dtype=np.int64),

@@ -83,12 +83,16 @@ class FaceRepository:
         )
 
 
+def embedding_matrix(rows: list[dict], dim: int) -> np.ndarray:
+    """The rows' stored embeddings (little-endian float32 bytes) as one (n, dim) float32 matrix."""
+    return np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), dim).astype(np.float32)
+
+
 def _gallery(rows: list[dict], dim: int) -> Gallery:
     if not rows:
         return Gallery.empty(dim)
-    vectors = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), dim)
     return Gallery(
-        vectors=vectors.astype(np.float32),
+        vectors=embedding_matrix(rows, dim),
         face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
         case_ids=tuple(r["case_id"] for r in rows),
     )
