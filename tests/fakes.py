@@ -403,6 +403,15 @@ def case(agency_id: str, person_name: str = "Jane Roe", status: CaseStatus = Cas
                 last_seen_place="Central Station", status=status, created_at=datetime.now(timezone.utc))
 
 
+def stored_case(store, status: CaseStatus = CaseStatus.OPEN) -> Case:
+    """An agency and one of its cases, both added to the store."""
+    owner = agency()
+    store.add_agency(owner)
+    stored = case(owner.id, status=status)
+    store.add_case(stored)
+    return stored
+
+
 def photo(kind: PhotoKind, case_id: str | None = None, status: PhotoStatus = PhotoStatus.RECEIVED, **extra) -> Photo:
     photo_id = extra.pop("id", None) or str(uuid.uuid4())
     key = reference_key(case_id, photo_id) if kind is PhotoKind.REFERENCE else sighting_key(photo_id)

@@ -19,10 +19,7 @@ A, B = unit(1, 0, 0), unit(0, 1, 0)
 
 
 def _enrolled(store, embedding):
-    agency = fakes.agency()
-    store.add_agency(agency)
-    case = fakes.case(agency.id)
-    store.add_case(case)
+    case = fakes.stored_case(store)
     photo = fakes.photo(PhotoKind.REFERENCE, case.id)
     store.add_photo(photo)
     store.add_faces(photo.id, MODEL, [face(0, embedding)], [True])

@@ -58,14 +58,6 @@ def env(db_url, store):
         yield Env(s3, sqs, jobs_url, db_url, store)
 
 
-def _case(store, status=CaseStatus.OPEN):
-    agency = fakes.agency()
-    store.add_agency(agency)
-    case = fakes.case(agency.id, status=status)
-    store.add_case(case)
-    return case
-
-
 def test_good_jpeg_is_received_and_queued_once(env):
     # GIVEN a citizen's JPEG uploaded with sighting details under a server-issued key
     photo_id = str(uuid.uuid4())
@@ -106,7 +98,7 @@ def test_bad_upload_is_rejected_with_a_reason_and_not_queued(env, body, reason):
 
 def test_reference_photo_of_an_open_case_is_queued_with_its_case(env):
     # GIVEN an open case and a reference photo uploaded for it
-    case, photo_id = _case(env.store), str(uuid.uuid4())
+    case, photo_id = fakes.stored_case(env.store), str(uuid.uuid4())
     record = env.upload(reference_key(case.id, photo_id), images.encode(300, 400, "PNG"), "image/png")
     # WHEN ingest handles it
     env.ingest(record)
@@ -120,7 +112,7 @@ def test_reference_photo_of_an_open_case_is_queued_with_its_case(env):
 @pytest.mark.parametrize("case_status", [None, CaseStatus.CLOSED], ids=["unknown-case", "closed-case"])
 def test_reference_photo_for_an_unknown_or_closed_case_is_rejected(env, case_status):
     # GIVEN a good photo uploaded under the key of a case that does not exist, or is closed
-    case_id = str(uuid.uuid4()) if case_status is None else _case(env.store, case_status).id
+    case_id = str(uuid.uuid4()) if case_status is None else fakes.stored_case(env.store, case_status).id
     photo_id = str(uuid.uuid4())
     record = env.upload(reference_key(case_id, photo_id), images.jpeg())
     # WHEN ingest handles it

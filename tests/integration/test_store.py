@@ -19,14 +19,6 @@ from tests.fakes import MODEL, face, unit
 pytestmark = pytest.mark.integration
 
 
-def _case(store, status=CaseStatus.OPEN):
-    agency = fakes.agency()
-    store.add_agency(agency)
-    case = fakes.case(agency.id, status=status)
-    store.add_case(case)
-    return case
-
-
 def _photo(store, kind=PhotoKind.SIGHTING, case_id=None, **extra):
     p = fakes.photo(kind, case_id, **extra)
     assert store.add_photo(p)
@@ -127,7 +119,7 @@ def test_embedding_of_the_wrong_dimension_is_refused(store):
 def test_gallery_has_only_usable_reference_faces_of_open_cases_of_the_model(store):
     # GIVEN an open case and a closed case, each with a usable and an unusable reference face,
     # a sighting face, and a reference face by another model
-    open_case, closed_case = _case(store), _case(store, CaseStatus.CLOSED)
+    open_case, closed_case = fakes.stored_case(store), fakes.stored_case(store, CaseStatus.CLOSED)
     kept = None
     for case in (open_case, closed_case):
         ref = _photo(store, PhotoKind.REFERENCE, case.id)
@@ -150,7 +142,7 @@ def test_gallery_has_only_usable_reference_faces_of_open_cases_of_the_model(stor
 
 def test_matches_are_stored_once_per_pair(store):
     # GIVEN a sighting face and a reference face
-    case = _case(store)
+    case = fakes.stored_case(store)
     ref = store.add_faces(_photo(store, PhotoKind.REFERENCE, case.id).id, MODEL, [face(0, unit(1))], [True])[0]
     probe = store.add_faces(_photo(store).id, MODEL, [face(0, unit(1))], [True])[0]
     # WHEN the same candidate is recorded twice with different scores
@@ -170,7 +162,7 @@ def _alert(case_id, sighting_id, face_id, ref_id, score=0.9) -> Alert:
 
 def test_alerts_are_unique_per_sighting_and_case(store):
     # GIVEN a sighting face resembling a case's reference face
-    case = _case(store)
+    case = fakes.stored_case(store)
     ref = store.add_faces(_photo(store, PhotoKind.REFERENCE, case.id).id, MODEL, [face(0, unit(1))], [True])[0]
     sighting = _photo(store)
     probe = store.add_faces(sighting.id, MODEL, [face(0, unit(1))], [True])[0]
@@ -192,7 +184,7 @@ def _delivery_rows(store, alert_id):
 
 @pytest.fixture
 def alert_id(store):
-    case = _case(store)
+    case = fakes.stored_case(store)
     ref = store.add_faces(_photo(store, PhotoKind.REFERENCE, case.id).id, MODEL, [face(0, unit(1))], [True])[0]
     sighting = _photo(store)
     probe = store.add_faces(sighting.id, MODEL, [face(0, unit(1))], [True])[0]

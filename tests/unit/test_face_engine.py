@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
 from pathlib import Path
 
 import cv2
@@ -27,17 +26,9 @@ GROUPS = {
 }
 
 
-def _env_dir(var: str) -> Path:
-    """The directory an env var points at, or skip the test with the reason."""
-    value = os.environ.get(var)
-    if not value or not Path(value).is_dir():
-        pytest.skip(f"{var} not set or not a directory: real images/models are needed for this test")
-    return Path(value)
-
-
 @pytest.fixture(scope="module")
-def data() -> Path:
-    return _env_dir("FACETRACE_TEST_DATA") / "fixtures"
+def data(test_data) -> Path:
+    return test_data / "fixtures"
 
 
 @pytest.fixture(scope="module", params=["dlib", "onnx"])
@@ -48,7 +39,7 @@ def engine(request):
     if request.param == "dlib":
         pytest.importorskip("dlib", reason="dlib-bin not installed")
         return load_pack("dlib")
-    models = _env_dir("FACETRACE_TEST_MODELS")
+    models = request.getfixturevalue("test_models")  # only the ONNX pack needs the shared models
     return load_pack(str(MANIFEST_DIR), ["CPUExecutionProvider"], model_dir=models)
 
 

@@ -91,11 +91,9 @@ def test_unknown_pack_spec_is_refused(tmp_path):
         load_pack("s3://bucket/packs/x")
 
 
-def test_s3_pack_is_downloaded_then_loaded(tmp_path, monkeypatch):
+def test_s3_pack_is_downloaded_then_loaded(tmp_path, monkeypatch, test_models):
     # GIVEN an S3 pack prefix served by a fake downloader from a local "bucket"
-    models = os.environ.get("FACETRACE_TEST_MODELS")
-    if not models or not Path(models, "scrfd_500m_bnkps.onnx").is_file():
-        pytest.skip("FACETRACE_TEST_MODELS not set: the SCRFD model is needed to load an ONNX pack")
+    models = str(test_models)
     bucket = tmp_path / "bucket" / "packs" / "mbf"
     bucket.mkdir(parents=True)
     shutil.copy(MANIFESTS / "scrfd500m-mbf" / "manifest.json", bucket)
