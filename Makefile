@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
 
 
-.PHONY: demo serve test test-python lint-template build-template install browser clean help
+.PHONY: demo serve test test-python lint-template lint-dockerfile build-template install browser clean help
 
 help:
 	@echo "make demo   - install, bring up the local stack, enrol a case, upload a sighting, print the alert"
@@ -35,7 +35,7 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(DEMO_ENV) FACETRACE_DEMO_SERVE=1 $(PY) -m facetrace.local.demo
 
-test: test-python lint-template build-template
+test: test-python lint-template lint-dockerfile build-template
 
 test-python: $(STAMP) browser
 	$(PY) -m pytest
@@ -48,6 +48,10 @@ browser:
 
 lint-template:
 	scripts/lint_template.sh
+
+# hadolint on the GPU worker image (gpu_worker/Dockerfile); warnings fail.
+lint-dockerfile:
+	scripts/lint_dockerfile.sh
 
 # The same `sam build` a deploy runs (functions + the common layer), kept apart from .aws-sam/build.
 build-template:

