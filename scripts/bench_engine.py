@@ -102,6 +102,7 @@ def bench_onnx_embedder(path: str, providers: list[str] | None, batch: int, roun
     from gpu_worker.models.embedder import OnnxEmbedder
 
     embedder = OnnxEmbedder(path, providers)
+    embedder.fixed_batch = batch if embedder.fixed_batch else None  # time this batch size, not the default
     crops = np.random.default_rng(0).integers(0, 255, (batch, *embedder.input_size, 3), dtype=np.uint8)
     embedder.embed(crops)
     started = time.perf_counter()
@@ -121,7 +122,8 @@ def main() -> None:
     parser.add_argument("--data", default=os.path.join(os.environ.get("FACETRACE_TEST_DATA", "../shared/data"), "lfw"))
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--batch", type=int, default=10)
-    parser.add_argument("--onnx-model", help="also time this bare embedder (ArcFace-R50-sized)")
+    parser.add_argument("--onnx-model", action="append", help="also time this bare embedder (repeatable)")
+    parser.add_argument("--embed-batches", default="10", help="comma-separated batch sizes for --onnx-model")
     args = parser.parse_args()
     blobs = [p.read_bytes() for p in pick_images(args.data, args.images)]
     provider_lists = [p.split(",") for p in args.providers] if args.providers else [["CPUExecutionProvider"]]
@@ -134,10 +136,12 @@ def main() -> None:
             shares = " | ".join(f"{100 * r[s]:.1f}%" for s in STAGES)
             print(f"| {r['pack']} | {r['providers']} | {r['images/s']:.1f} | {r['faces/s']:.1f} | {shares} |", flush=True)
     if args.onnx_model:
-        for providers in provider_lists:
-            r = bench_onnx_embedder(args.onnx_model, providers, args.batch)
-            print(f"\nembedder {r['model']} ({r['dim']}-d) on {r['providers']}: "
-                  f"{r['crops/s']:.1f} crops/s, {r['ms/batch']:.1f} ms per batch of {args.batch}")
+        print("\n| embedder | providers | batch | ms/batch | crops/s |\n|---|---|---:|---:|---:|")
+    for model, providers in ((m, p) for m in args.onnx_model or [] for p in provider_lists):
+        for batch in (int(b) for b in args.embed_batches.split(",")):
+            r = bench_onnx_embedder(model, providers, batch)
+            print(f"| {r['model']} ({r['dim']}-d) | {r['providers']} | {batch} | {r['ms/batch']:.2f} | {r['crops/s']:.0f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

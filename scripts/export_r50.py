@@ -4,7 +4,7 @@ Only for timing: the weights are random, so its embeddings mean nothing. It has 
 size and input/output contract of insightface's w600k_r50.onnx, which cannot be downloaded here.
 
     pip install torch==2.13.0   # not a project dependency
-    python scripts/export_r50.py r50.onnx
+    python scripts/export_r50.py r50.onnx            # add --fp16 on a GPU for a half-precision model
     python scripts/bench_engine.py --onnx-model r50.onnx --providers CUDAExecutionProvider,CPUExecutionProvider
 """
 
@@ -53,14 +53,18 @@ def main() -> None:
     """Write the ONNX file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out")
+    parser.add_argument("--fp16", action="store_true", help="half-precision weights and input (export on CUDA)")
     args = parser.parse_args()
     model = IResNet50().eval()
     sample = torch.randn(2, 3, 112, 112)
+    if args.fp16:  # CPU kernels lack some half ops; the GPU exports what it will run
+        model, sample = model.cuda().half(), sample.cuda().half()
     torch.onnx.export(model, sample, args.out, input_names=["input.1"], output_names=["embedding"],
                       dynamic_axes={"input.1": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=17,
                       dynamo=False)
     params = sum(p.numel() for p in model.parameters())
-    print(f"wrote {args.out}: IResNet-50, {params / 1e6:.1f} M parameters, input [N,3,112,112], output [N,512]")
+    precision = "fp16" if args.fp16 else "fp32"
+    print(f"wrote {args.out}: IResNet-50 {precision}, {params / 1e6:.1f} M parameters, input [N,3,112,112], output [N,512]")
 
 
 if __name__ == "__main__":

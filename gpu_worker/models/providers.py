@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
+import numpy as np
 import onnxruntime as ort
 from aws_lambda_powertools import Logger
 
@@ -11,6 +13,11 @@ logger = Logger(service="gpu-worker", child=True)
 
 # Fastest first; CPU last so a session always has somewhere to run.
 PREFERRED = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+
+# cuDNN's default EXHAUSTIVE search re-benchmarks every convolution whenever the input shape changes;
+# SCRFD alternates two canvas sizes per batch, which made each detection take seconds on an H200.
+PROVIDER_OPTIONS = {"CUDAExecutionProvider": {"cudnn_conv_algo_search": "HEURISTIC"}}
+GPU_PROVIDERS = {"CUDAExecutionProvider", "TensorrtExecutionProvider"}
 
 
 def choose_providers(requested: list[str] | None = None) -> list[str]:
@@ -28,10 +35,29 @@ def make_session(path: str | Path, providers: list[str] | None = None) -> ort.In
     chosen = choose_providers(providers)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+    with_options = [(p, PROVIDER_OPTIONS[p]) if p in PROVIDER_OPTIONS else p for p in chosen]
+    session = ort.InferenceSession(str(path), sess_options=options, providers=with_options)
     obtained = session.get_providers()
     logger.info("onnx session ready", model=Path(path).name, requested=chosen, obtained=obtained)
     if obtained and obtained[0] != chosen[0]:
         # e.g. CUDA requested but its libraries are missing: onnxruntime silently falls back.
         logger.warning("preferred provider not obtained", model=Path(path).name, wanted=chosen[0], got=obtained)
     return session
+
+
+def on_gpu(session: ort.InferenceSession) -> bool:
+    """Whether the session's first provider is a GPU one (where input shapes must stay fixed)."""
+    return session.get_providers()[0] in GPU_PROVIDERS
+
+
+def run_fixed_batches(run: Callable[[np.ndarray], list], blob: np.ndarray, batch: int) -> list[np.ndarray]:
+    """run() over chunks of exactly `batch` rows, the last zero-padded; outputs joined, padding dropped.
+
+    Measured on an H200 (docs/benchmarks.md): onnxruntime's CUDA provider rebuilds every convolution's
+    cuDNN plan whenever a session's input shape changes (about 1.1 s for SCRFD-500M) and runs a fixed
+    shape in 9 ms, so GPU sessions always see one shape.
+    """
+    count = len(blob)
+    padded = np.concatenate([blob, np.zeros((-count % batch, *blob.shape[1:]), blob.dtype)]) if count % batch else blob
+    chunks = [run(padded[i : i + batch]) for i in range(0, len(padded), batch)]
+    return [np.concatenate(parts)[:count] for parts in zip(*chunks)]

@@ -9,11 +9,12 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from gpu_worker.models.providers import make_session
+from gpu_worker.models.providers import make_session, on_gpu, run_fixed_batches
 
 STRIDES = (8, 16, 32)
 NUM_ANCHORS = 2  # SCRFD *_bnkps exports: two anchors per feature-map cell
 HEADS = ("score", "bbox", "kps")
+GPU_BATCH = 10  # images per run on a GPU (the worker's batch): one input shape per session
 
 
 @dataclass
@@ -50,8 +51,10 @@ class ScrfdDetector:
         score_threshold: float = 0.5,
         nms_threshold: float = 0.4,
     ):
+        self.path, self.requested = path, providers
         self.session = make_session(path, providers)
         self.providers = self.session.get_providers()
+        self.gpu = on_gpu(self.session)
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
         # Some exports (e.g. buffalo_l's det_10g) drop the batch axis: outputs [anchors, k], one image per run.
@@ -59,6 +62,7 @@ class ScrfdDetector:
         self.size = _round32(int(input_size[0]), int(input_size[1]))
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
+        self._sessions = {self.size: self.session}  # on a GPU, one session per canvas size
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect faces in BGR images: one batched run per pyramid level, merged by NMS."""
@@ -76,13 +80,26 @@ class ScrfdDetector:
         blob = np.stack(canvases).astype(np.float32)
         blob = (blob[..., ::-1] - 127.5) / 128.0  # SCRFD was trained on RGB, (x-127.5)/128
         blob = np.ascontiguousarray(blob.transpose(0, 3, 1, 2))
-        if self.batched:
-            raw = self.session.run(self.output_names, {self.input_name: blob})
-        else:
-            runs = [self.session.run(self.output_names, {self.input_name: one[None]}) for one in blob]
+        session = self._session(size)
+
+        def run(batch: np.ndarray) -> list[np.ndarray]:
+            return session.run(self.output_names, {self.input_name: batch})
+
+        if not self.batched:
+            runs = [run(one[None]) for one in blob]
             raw = [np.concatenate([o.reshape(1, -1, o.shape[-1]) for o in per_output]) for per_output in zip(*runs)]
+        else:
+            raw = run_fixed_batches(run, blob, GPU_BATCH) if self.gpu else run(blob)
         heads = self._heads(dict(zip(self.output_names, raw)))
         return [self._decode(heads, i, place, size) for i, place in enumerate(places)]
+
+    def _session(self, size: tuple[int, int]):
+        """The session for one canvas size: shared on CPU, its own on a GPU (a fixed shape each)."""
+        if not self.gpu:
+            return self.session
+        if size not in self._sessions:
+            self._sessions[size] = make_session(self.path, self.requested)
+        return self._sessions[size]
 
     def _heads(self, outputs: dict) -> dict[tuple[str, int], np.ndarray]:
         """Outputs keyed by (head, stride): by name when exported as score_8 etc., else insightface order."""

@@ -116,3 +116,70 @@ def test_s3_pack_is_downloaded_then_loaded(tmp_path, monkeypatch, test_models):
     assert engine.model.name == "scrfd500m-mbf" and engine.model.dim == 128
     assert engine.providers == ["CPUExecutionProvider"]
     assert engine.analyse([np.zeros((240, 320, 3), np.uint8)], max_faces=5) == [[]]
+
+
+def test_fixed_batches_give_the_model_one_shape_and_drop_the_padding():
+    # GIVEN a "model" that records the batch shapes it is run on
+    from gpu_worker.models.providers import run_fixed_batches
+
+    seen = []
+
+    def model(batch):
+        seen.append(batch.shape)
+        return [batch * 2, batch.sum(axis=1)]
+
+    blob = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    # WHEN seven rows run in fixed batches of three
+    doubled, sums = run_fixed_batches(model, blob, 3)
+    # THEN every run saw exactly three rows, and the outputs hold the seven real rows only
+    assert seen == [(3, 3)] * 3
+    assert np.array_equal(doubled, blob * 2) and np.array_equal(sums, blob.sum(axis=1))
+
+
+def test_embedder_feeds_a_half_precision_model_what_it_declares(tmp_path):
+    # GIVEN a tiny embedder exported with float16 input (as export_r50.py --fp16 writes)
+    onnx = pytest.importorskip("onnx", reason="the onnx package builds the tiny test model")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from gpu_worker.models.embedder import OnnxEmbedder
+
+    weights = numpy_helper.from_array(np.eye(3, 4, dtype=np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["x32"], to=TensorProto.FLOAT),
+         helper.make_node("ReduceMean", ["x32", "axes"], ["pooled"], keepdims=0),
+         helper.make_node("MatMul", ["pooled", "w"], ["embedding"])],
+        "tiny16",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["n", 3, 112, 112])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["n", 4])],
+        [numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "axes"), weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "tiny16.onnx"))
+    embedder = OnnxEmbedder(tmp_path / "tiny16.onnx", ["CPUExecutionProvider"])
+    # WHEN it embeds two crops
+    crops = np.full((2, 112, 112, 3), 200, dtype=np.uint8)
+    vectors = embedder.embed(crops)
+    # THEN the run succeeds with float16 input and returns unit float32 vectors
+    assert embedder.input_dtype == np.float16 and vectors.dtype == np.float32 and vectors.shape == (2, 4)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+
+
+def test_detector_in_gpu_mode_finds_the_same_faces_with_one_shape_per_session(test_models, test_data):
+    # GIVEN the shared SCRFD-500M, once as on a CPU and once in the GPU mode (fixed shapes)
+    import cv2
+
+    from gpu_worker.models.scrfd import ScrfdDetector
+
+    images = [cv2.imread(str(p)) for p in sorted((test_data / "fixtures" / "groups").glob("*.jpg"))]
+    dynamic = ScrfdDetector(test_models / "scrfd_500m_bnkps.onnx", ["CPUExecutionProvider"])
+    fixed = ScrfdDetector(test_models / "scrfd_500m_bnkps.onnx", ["CPUExecutionProvider"])
+    fixed.gpu = True  # what on_gpu() says of a CUDA session; the CPU runs the same graph
+    assert len(images) == 3
+    # WHEN both detect the group photos
+    expected, got = dynamic.detect(images), fixed.detect(images)
+    # THEN the faces agree, and each canvas size had a session of its own
+    assert [len(d.scores) for d in got] == [len(d.scores) for d in expected]
+    for a, b in zip(expected, got):
+        assert np.allclose(a.boxes, b.boxes, atol=0.5) and np.allclose(a.scores, b.scores, atol=1e-4)
+    assert len(fixed._sessions) == 2 and len(dynamic._sessions) == 1
