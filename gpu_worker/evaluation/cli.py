@@ -16,10 +16,13 @@ persons enrol their first photo until the gallery holds --gallery records. Seede
 
 For an honest threshold, draw a calibration protocol with another seed and
 --exclude-probes-of TEST.csv: none of its searching people (mated or stranger) then searches in the
-test protocol. Label noise: LFW has a few people filed under two names and a few mislabelled photos;
-this command cannot see faces, so list known aliases in --skip-people (one name per line, skipped
-entirely); `facetrace eval` reports non-mated pairs scoring as near-duplicates
-("suspected_label_noise") for a human to check. Never drop people because of test results."""
+test protocol. Label noise (LFW files a few people under two names and a few photos under two
+people), handled without looking at faces: names made of the same words reordered (Wang_Nan /
+Nan_Wang) and the pairs in --aliases (default: the reviewed list gpu_worker/evaluation/lfw_aliases.txt)
+become one identity, written in the person column; a photo whose pixels match a photo of another
+identity is left out, both copies. --no-aliases keeps LFW's labels as they are. `facetrace eval` lists
+non-mated pairs that still score as near-duplicates ("suspected_label_noise") for a human to check;
+never drop people because of test results."""
 
 EVAL_HELP = """Run the real pipeline (decode, detect, align, quality gates, embed) on every image of a
 protocol and print JSON: closed-set rank-1 accuracy; TPIR, FPIR and misidentification rate at
@@ -43,6 +46,8 @@ def add_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--exclude-probes-of", action="append", default=[], metavar="CSV")
     p.add_argument("--skip-people", metavar="FILE", help="names (one a line) left out entirely")
+    p.add_argument("--aliases", metavar="FILE", help="Name_A,Name_B lines: one person under two names")
+    p.add_argument("--no-aliases", action="store_true", help="keep LFW's labels (no merges, no duplicate removal)")
     p.set_defaults(run=run_protocol)
     e = sub.add_parser("eval", help="evaluate a face pack on a protocol", description=EVAL_HELP)
     e.add_argument("--root", required=True, help="dataset root the protocol paths are relative to")
@@ -57,6 +62,9 @@ def add_commands(sub) -> None:
     e.add_argument("--no-reference-gate", action="store_true",
                    help="enrol any detected face (default: a photo failing the reference quality gate is not enrolled)")
     e.add_argument("--cache-dir", default=os.environ.get("FACETRACE_EVAL_CACHE", ".cache/facetrace-eval"))
+    e.add_argument("--score-norm", type=int, default=0, metavar="COHORT",
+                   help="score with adaptive s-norm over this many impostor scores (evaluation only: the match "
+                        "function compares raw cosines); default 0: raw cosines")
     e.add_argument("--batch", type=int, default=10)
     e.add_argument("--plot", metavar="PNG", help="write a DET plot")
     e.set_defaults(run=run_eval)
@@ -70,6 +78,8 @@ def run_protocol(args: argparse.Namespace) -> int:
     if args.skip_people:
         skip = {line.strip() for line in Path(args.skip_people).read_text().splitlines() if line.strip()}
         people = {n: imgs for n, imgs in people.items() if n not in skip}
+    if not args.no_aliases:
+        people = _clean_labels(args.root, people, args.aliases)
     exclude = set().union(*(protocol.probe_people(protocol.read(p)) for p in args.exclude_probes_of))
     spec = protocol.Spec(args.people, args.min_images, args.probes, args.strangers, 4, args.gallery, args.seed)
     try:
@@ -81,6 +91,19 @@ def run_protocol(args: argparse.Namespace) -> int:
     strangers = protocol.probe_people(rows) - enrolled
     sys.stderr.write(f"{args.output}: {len(enrolled)} enrolled, {len(strangers)} strangers, {len(rows)} images\n")
     return 0
+
+
+def _clean_labels(root: str, people: dict, alias_file: str | None) -> dict:
+    """Merge aliases into identities and leave out photos filed under two identities; report to stderr."""
+    from gpu_worker.evaluation import aliases
+
+    groups = aliases.reordered_names(list(people)) + aliases.read_alias_file(alias_file or aliases.DEFAULT_ALIASES)
+    merged, applied = aliases.merge(people, groups)
+    duplicates = aliases.cross_identity_duplicates(root, merged)
+    cleaned = {name: [i for i in images if i not in duplicates] for name, images in merged.items()}
+    sys.stderr.write(f"aliases merged: {', '.join('/'.join(g) for g in applied) or 'none'}\n")
+    sys.stderr.write(f"photos filed under two identities, left out: {', '.join(sorted(duplicates)) or 'none'}\n")
+    return {name: images for name, images in cleaned.items() if images}
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -95,7 +118,7 @@ def run_eval(args: argparse.Namespace) -> int:
     ev = Evaluation(args.root, args.pack, args.model_dir, providers, args.cache_dir, args.batch, _progress)
     result = ev.run(
         args.protocol, args.calibrate_on, args.threshold, args.pairs, not args.no_mate_removed, args.plot,
-        gate=not args.no_reference_gate,
+        gate=not args.no_reference_gate, cohort=args.score_norm,
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
