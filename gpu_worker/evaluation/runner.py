@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facetrace.score_norm import ScoreNorm
 from gpu_worker.evaluation import metrics
 from gpu_worker.evaluation.cache import Record
 from gpu_worker.evaluation.protocol import ENROLL, PROBE, Row
@@ -30,7 +31,8 @@ def full_path(root: str | Path, row: Row) -> str:
 
 
 def run_searches(
-    rows: list[Row], records: dict[str, Record], root: str | Path, mate_removed: bool = True, reference_gate: bool = True
+    rows: list[Row], records: dict[str, Record], root: str | Path, mate_removed: bool = True, reference_gate: bool = True,
+    score_norm: ScoreNorm | None = None,
 ) -> Outcome:
     """Search every probe against the gallery of usable enrolled faces.
 
@@ -48,13 +50,16 @@ def run_searches(
     probes = [r for r in rows if r.role == PROBE]
     ok = np.array([records[full_path(root, r)].sighting_ok for r in probes], bool)
     vectors = np.array([records[full_path(root, r)].embedding for r in probes]).reshape(len(probes), dim)
-    scores = vectors @ gallery.T if len(gallery) else np.zeros((len(probes), 0), np.float32)
+    raw = vectors @ gallery.T if len(gallery) else np.zeros((len(probes), 0), np.float32)
     probe_ids = np.array([r.person for r in probes], dtype=object)
+    normalise = _normaliser(score_norm, gallery, gallery_ids)
+    scores = normalise(raw)
     top, top_ids = metrics.rank1(scores, gallery_ids, probe_ids, ok)
     mated = np.isin(probe_ids, list({r.person for r in enrolled}))
     nonmated = [top[~mated]]
     if mate_removed:
-        nonmated.append(metrics.best_nonmate(scores[mated], gallery_ids, probe_ids[mated], ok[mated]))
+        without_mate = np.where(gallery_ids[None, :] == probe_ids[mated][:, None], -np.inf, raw[mated])
+        nonmated.append(metrics.best_nonmate(normalise(without_mate), gallery_ids, probe_ids[mated], ok[mated]))
     searches = metrics.Searches(top[mated], (top_ids[mated] == probe_ids[mated]) & ok[mated], np.concatenate(nonmated))
     counts = {
         "gallery_records": len(usable),
@@ -64,7 +69,15 @@ def run_searches(
         "nonmated_searches_mate_removed": int(mated.sum()) if mate_removed else 0,
         "probes_without_usable_face": int((~ok).sum()),
     }
-    return Outcome(searches, counts, _suspects(scores, gallery_ids, probe_ids, probes, usable, mated))
+    return Outcome(searches, counts, _suspects(raw, gallery_ids, probe_ids, probes, usable, mated))
+
+
+def _normaliser(score_norm: ScoreNorm | None, gallery: np.ndarray, gallery_ids: np.ndarray):
+    """Raw scores -> the scores thresholds apply to (identity without normalisation)."""
+    if score_norm is None or len(gallery) == 0:
+        return lambda raw: raw
+    record = score_norm.record_stats(gallery, gallery_ids)
+    return lambda raw: score_norm.apply(raw, score_norm.probe_stats(raw), record)
 
 
 def _suspects(scores, gallery_ids, probe_ids, probes: list[Row], usable: list[Row], mated) -> list[dict]:

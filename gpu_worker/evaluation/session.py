@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from facetrace.score_norm import ScoreNorm
 from gpu_worker.evaluation import metrics, pairs, protocol, runner
 from gpu_worker.evaluation.cache import EmbeddingCache, cache_key
 from gpu_worker.evaluation.embed import Progress, embed_all
@@ -26,11 +27,13 @@ class Evaluation:
         """Cached or freshly computed records for absolute image paths."""
         return embed_all(self.engine, self.cache, paths, self.batch, self.progress)
 
-    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot, gate: bool = True) -> dict:
-        """The full JSON report for a protocol and/or a pairs file."""
+    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot, gate: bool = True,
+            cohort: int = 0) -> dict:
+        """The full JSON report for a protocol and/or a pairs file (cohort > 0: adaptive s-norm, evaluation only)."""
         model = self.engine.model
         result = {"pack": self.pack, "model": f"{model.name} v{model.version}", "providers": self.engine.providers}
-        self.options = {"mate_removed": mate_removed, "reference_gate": gate}
+        norm = ScoreNorm(cohort) if cohort else None
+        self.options = {"mate_removed": mate_removed, "reference_gate": gate, "score_norm": norm}
         if protocol_csv:
             result["identification"] = self._identify(protocol_csv, calibrate_csv, threshold, plot)
         if pairs_file:
@@ -63,7 +66,9 @@ class Evaluation:
             from gpu_worker.evaluation.plot import det_png
 
             det_png({self.engine.model.name: metrics.det_curve(test.searches)}, plot, f"DET {Path(protocol_csv).name}")
-        head = {"protocol": str(protocol_csv), **self.options, **stats, "calibration": source}
+        norm = self.options["score_norm"]
+        options = {**self.options, "score_norm": f"adaptive s-norm, cohort {norm.cohort}" if norm else "none"}
+        head = {"protocol": str(protocol_csv), **options, **stats, "calibration": source}
         return {**head, **runner.report(test, thresholds, extra)}
 
     def _outcome(self, protocol_csv) -> runner.Outcome:

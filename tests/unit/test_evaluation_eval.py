@@ -61,6 +61,11 @@ def test_eval_reports_identification_and_reuses_its_cache(tiny, test_models, tmp
     # AND calibrating on a protocol that shares searching people is flagged in the report
     shared = _eval(capsys, root, protocol, test_models, tmp_path, "--calibrate-on", str(protocol))
     assert shared["identification"]["calibration"]["searching_people_shared_with_test"] == 14  # 13 people + the brick wall
+    # AND with --score-norm the same searches are scored in normalised units, rank 1 barely moving
+    normed = _eval(capsys, root, protocol, test_models, tmp_path, "--score-norm", "3")["identification"]
+    assert normed["score_norm"] == "adaptive s-norm, cohort 3"
+    assert normed["rank1_accuracy"] >= 0.9
+    assert max(p["threshold"] for p in normed["operating_points"] if "target_fpir" in p) > 1.0  # not a cosine
 
 
 def _must_not_run(*_):
