@@ -15,6 +15,12 @@ STRIDES = (8, 16, 32)
 NUM_ANCHORS = 2  # SCRFD *_bnkps exports: two anchors per feature-map cell
 HEADS = ("score", "bbox", "kps")
 GPU_BATCH = 10  # images per run on a GPU (the worker's batch): one input shape per session
+# Tiling: a photo shrunk below this scale to fit the canvas loses its small faces (SCRFD needs
+# about 10 px; a 40 px face in a 12 MP photo becomes 6 px), so it is also searched in overlapping
+# tiles, at most MAX_TILES_PER_SIDE a side (9 extra runs), each tile fitting the canvas on its own.
+TILE_BELOW_SCALE = 0.5
+MAX_TILES_PER_SIDE = 3
+TILE_OVERLAP = 0.2  # of a tile's size, so a face on a seam is whole in one of them
 
 
 @dataclass
@@ -29,6 +35,11 @@ class Detections:
     def empty(cls) -> "Detections":
         """No face."""
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
+
+    def shifted(self, x: int, y: int) -> "Detections":
+        """The same faces moved by (x, y) pixels: from a tile's coordinates to its photo's."""
+        offset = np.array([x, y], dtype=np.float32)
+        return Detections(self.boxes + np.tile(offset, 2), self.scores, self.kps + offset)
 
 
 @dataclass
@@ -72,7 +83,13 @@ class ScrfdDetector:
         # largest anchors and are missed; at half size they fall back inside the trained range.
         levels = [self.size, _round32(self.size[0] // 2, self.size[1] // 2)]
         per_level = [self._run(images, size) for size in levels]
-        return [self._merge([found[i] for found in per_level]) for i in range(len(images))]
+        per_image = [[found[i] for found in per_level] for i in range(len(images))]
+        tiles = [(i, *tile) for i, image in enumerate(images) for tile in _tiles(image, self.size)]
+        if tiles:
+            found = self._run([crop for _, _, _, crop in tiles], self.size)
+            for (i, x, y, _), detections in zip(tiles, found):
+                per_image[i].append(detections.shifted(x, y))
+        return [self._merge(candidates) for candidates in per_image]
 
     def _run(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[Detections]:
         """One detector run over the whole batch at one canvas size; raw (pre-NMS) candidates."""
@@ -141,6 +158,19 @@ class ScrfdDetector:
         boxes, kps = np.vstack([f.boxes for f in found]), np.vstack([f.kps for f in found])
         keep = nms(boxes, scores, self.nms_threshold)
         return Detections(boxes[keep], scores[keep], kps[keep])
+
+
+def _tiles(image: np.ndarray, size: tuple[int, int]) -> list[tuple[int, int, np.ndarray]]:
+    """(x, y, crop) overlapping tiles of a photo too big for the canvas; none for a photo that fits."""
+    h, w = image.shape[:2]
+    scale = min(size[0] / w, size[1] / h)
+    if scale >= TILE_BELOW_SCALE:
+        return []
+    per_side = min(MAX_TILES_PER_SIDE, int(np.ceil(TILE_BELOW_SCALE / scale)))
+    tile_w, tile_h = (int(np.ceil(n / (per_side - (per_side - 1) * TILE_OVERLAP))) for n in (w, h))
+    xs = np.linspace(0, w - tile_w, per_side).astype(int)
+    ys = np.linspace(0, h - tile_h, per_side).astype(int)
+    return [(int(x), int(y), image[y : y + tile_h, x : x + tile_w]) for y in ys for x in xs]
 
 
 def _round32(width: int, height: int) -> tuple[int, int]:

@@ -183,3 +183,39 @@ def test_detector_in_gpu_mode_finds_the_same_faces_with_one_shape_per_session(te
     for a, b in zip(expected, got):
         assert np.allclose(a.boxes, b.boxes, atol=0.5) and np.allclose(a.scores, b.scores, atol=1e-4)
     assert len(fixed._sessions) == 2 and len(dynamic._sessions) == 1
+
+
+def test_tiles_cover_a_big_photo_with_overlap_and_skip_a_small_one():
+    # GIVEN a 12 MP photo and a 1 MP photo, for a 640x640 detector canvas
+    from gpu_worker.models.scrfd import _tiles
+
+    big, small = np.zeros((3000, 4000, 3), np.uint8), np.zeros((1000, 1000, 3), np.uint8)
+    # WHEN each is tiled
+    tiles = _tiles(big, (640, 640))
+    # THEN the big one gets a 3x3 grid that covers every pixel with overlapping neighbours
+    covered = np.zeros(big.shape[:2], bool)
+    for x, y, crop in tiles:
+        covered[y : y + crop.shape[0], x : x + crop.shape[1]] = True
+    assert len(tiles) == 9 and covered.all()
+    xs = sorted({x for x, _, _ in tiles})
+    assert xs[1] < tiles[0][2].shape[1]  # the second column starts inside the first
+    # AND a photo that shrinks by less than half is searched whole only
+    assert _tiles(small, (640, 640)) == []
+
+
+def test_small_faces_in_a_large_photo_are_found_through_tiles(test_models, test_data):
+    # GIVEN twelve LFW faces about 56 px wide pasted into a 4000x3000 photo (8 px each once shrunk to 640)
+    import cv2
+
+    from gpu_worker.models.scrfd import ScrfdDetector
+
+    photo = np.full((3000, 4000, 3), 120, np.uint8)
+    for n, path in enumerate(sorted((test_data / "lfw").glob("A*/*_0001.jpg"))[:12]):
+        face = cv2.resize(cv2.imread(str(path))[60:190, 60:190], (73, 73), interpolation=cv2.INTER_AREA)
+        x, y = 300 + (n % 4) * 900, 300 + (n // 4) * 900
+        photo[y : y + 73, x : x + 73] = face
+    # WHEN the detector runs
+    found = ScrfdDetector(test_models / "scrfd_500m_bnkps.onnx", ["CPUExecutionProvider"]).detect([photo])[0]
+    # THEN most of them are found, each box where a face was pasted
+    assert len(found.scores) >= 10
+    assert all((300 <= b[0] < 3100) and (300 <= b[1] < 2200) for b in found.boxes)
