@@ -21,6 +21,9 @@ GPU_BATCH = 10  # images per run on a GPU (the worker's batch): one input shape 
 TILE_BELOW_SCALE = 0.5
 MAX_TILES_PER_SIDE = 3
 TILE_OVERLAP = 0.2  # of a tile's size, so a face on a seam is whole in one of them
+# Tiles exist for faces too small for the whole view; a bigger "face" found in a tile is a piece of a
+# face the whole view already has (a cheek and mouth cut by a seam), as are boxes touching a seam.
+TILE_MAX_FACE_CANVAS_PX = 32
 
 
 @dataclass
@@ -61,6 +64,7 @@ class ScrfdDetector:
         input_size: tuple[int, int] = (640, 640),
         score_threshold: float = 0.5,
         nms_threshold: float = 0.4,
+        max_tiles_per_side: int = MAX_TILES_PER_SIDE,
     ):
         self.path, self.requested = path, providers
         self.session = make_session(path, providers)
@@ -74,6 +78,7 @@ class ScrfdDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self._sessions = {self.size: self.session}  # on a GPU, one session per canvas size
+        self.max_tiles_per_side = max_tiles_per_side  # 0: no tiling (a CPU-bound site may prefer speed)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect faces in BGR images: one batched run per pyramid level, merged by NMS."""
@@ -84,11 +89,11 @@ class ScrfdDetector:
         levels = [self.size, _round32(self.size[0] // 2, self.size[1] // 2)]
         per_level = [self._run(images, size) for size in levels]
         per_image = [[found[i] for found in per_level] for i in range(len(images))]
-        tiles = [(i, *tile) for i, image in enumerate(images) for tile in _tiles(image, self.size)]
+        tiles = [(i, *tile) for i, image in enumerate(images) for tile in _tiles(image, self.size, self.max_tiles_per_side)]
         if tiles:
             found = self._run([crop for _, _, _, crop in tiles], self.size)
-            for (i, x, y, _), detections in zip(tiles, found):
-                per_image[i].append(detections.shifted(x, y))
+            for (i, x, y, crop), detections in zip(tiles, found):
+                per_image[i].append(_small_whole_faces(detections, images[i].shape, (x, y, crop.shape), self.size))
         return [self._merge(candidates) for candidates in per_image]
 
     def _run(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[Detections]:
@@ -160,17 +165,32 @@ class ScrfdDetector:
         return Detections(boxes[keep], scores[keep], kps[keep])
 
 
-def _tiles(image: np.ndarray, size: tuple[int, int]) -> list[tuple[int, int, np.ndarray]]:
+def _tiles(image: np.ndarray, size: tuple[int, int], max_per_side: int = MAX_TILES_PER_SIDE) -> list[tuple]:
     """(x, y, crop) overlapping tiles of a photo too big for the canvas; none for a photo that fits."""
     h, w = image.shape[:2]
     scale = min(size[0] / w, size[1] / h)
-    if scale >= TILE_BELOW_SCALE:
+    if scale >= TILE_BELOW_SCALE or max_per_side < 2:
         return []
-    per_side = min(MAX_TILES_PER_SIDE, int(np.ceil(TILE_BELOW_SCALE / scale)))
+    per_side = min(max_per_side, int(np.ceil(TILE_BELOW_SCALE / scale)))
     tile_w, tile_h = (int(np.ceil(n / (per_side - (per_side - 1) * TILE_OVERLAP))) for n in (w, h))
     xs = np.linspace(0, w - tile_w, per_side).astype(int)
     ys = np.linspace(0, h - tile_h, per_side).astype(int)
     return [(int(x), int(y), image[y : y + tile_h, x : x + tile_w]) for y in ys for x in xs]
+
+
+def _small_whole_faces(found: Detections, photo: tuple, tile: tuple, size: tuple[int, int]) -> Detections:
+    """A tile's faces in photo pixels, keeping only those too small for the whole view and not cut by a seam."""
+    x, y, (tile_h, tile_w, _) = tile
+    h, w = photo[:2]
+    moved = found.shifted(x, y)
+    boxes = moved.boxes
+    whole_scale = min(size[0] / w, size[1] / h)
+    small = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * whole_scale < TILE_MAX_FACE_CANVAS_PX
+    margin = 2.0
+    seams = ((boxes[:, 0] <= x + margin) & (x > 0)) | ((boxes[:, 1] <= y + margin) & (y > 0))
+    seams |= ((boxes[:, 2] >= x + tile_w - margin) & (x + tile_w < w)) | ((boxes[:, 3] >= y + tile_h - margin) & (y + tile_h < h))
+    keep = small & ~seams
+    return Detections(boxes[keep], moved.scores[keep], moved.kps[keep])
 
 
 def _round32(width: int, height: int) -> tuple[int, int]:

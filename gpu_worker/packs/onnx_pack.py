@@ -33,6 +33,7 @@ class OnnxPack:
             input_size=tuple(det.get("input_size", (640, 640))),
             score_threshold=float(det.get("score_threshold", 0.5)),
             nms_threshold=float(det.get("nms_threshold", 0.4)),
+            max_tiles_per_side=int(det.get("max_tiles_per_side", 3)),
         )
         specs, flip = embedder_specs(manifest), bool(manifest.get("flip", False))
         if len(specs) == 1 and not flip:

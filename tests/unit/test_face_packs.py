@@ -219,3 +219,18 @@ def test_small_faces_in_a_large_photo_are_found_through_tiles(test_models, test_
     # THEN most of them are found, each box where a face was pasted
     assert len(found.scores) >= 10
     assert all((300 <= b[0] < 3100) and (300 <= b[1] < 2200) for b in found.boxes)
+
+
+def test_tiles_add_no_pieces_of_big_faces(test_models, test_data):
+    # GIVEN the fixture portraits big enough to be tiled, and detectors with and without tiles
+    import cv2
+
+    from gpu_worker.models.scrfd import ScrfdDetector
+
+    model = test_models / "scrfd_500m_bnkps.onnx"
+    tiled, whole = ScrfdDetector(model, ["CPUExecutionProvider"]), ScrfdDetector(model, max_tiles_per_side=0)
+    photos = [cv2.imread(str(p)) for p in sorted((test_data / "fixtures" / "people").glob("*.jpg"))]
+    big = [p for p in photos if p is not None and max(p.shape[:2]) > 1280]
+    assert len(big) >= 10
+    # WHEN both detect faces THEN tiling finds no extra "faces" (a cheek cut by a seam is not one)
+    assert [len(d.scores) for d in tiled.detect(big)] == [len(d.scores) for d in whole.detect(big)]
