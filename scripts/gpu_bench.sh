@@ -2,7 +2,7 @@
 # The face engine on a lent GPU machine (the `device` tool): one prepared run, about 5 minutes.
 #
 # That machine has PyTorch and CUDA 13 but no network and a CPU-only onnxruntime, so the caller
-# brings, in ignored folders of the checkout:
+# brings, in ignored folders of the checkout (scripts/gpu_bench_prepare.sh makes them and says how):
 #   .gpu/whl/*.whl      pydantic, pydantic-core, annotated-types, typing-inspection, typing-extensions,
 #                       aws-lambda-powertools, jmespath (pip download --python-version 3.12 ...)
 #   .gpu/models/        scrfd_500m_bnkps.onnx, mobilefacenet_bgr.onnx (../shared/models)
