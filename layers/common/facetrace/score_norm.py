@@ -9,8 +9,9 @@ of the probe (its own row of scores against the gallery, without its best) and o
     s' = ((s - mean_probe) / std_probe + (s - mean_record) / std_record) / 2
 
 Normalised scores are in standard deviations above the cohort, not cosines, so they need their own
-thresholds. Today `facetrace eval --score-norm K` uses it (README, "Open-set evaluation"); the match
-function still compares raw cosines, since the gallery's per-record statistics are not kept yet.
+thresholds. Today only `facetrace eval --score-norm K` uses it (README, "Open-set evaluation"): with
+the gallery as its own cohort, a deployment with a handful of cases would have no statistics, so the
+match function keeps raw cosines until packs ship a fixed cohort of embedded faces.
 """
 
 from __future__ import annotations
