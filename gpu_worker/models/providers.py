@@ -14,8 +14,9 @@ logger = Logger(service="gpu-worker", child=True)
 # Fastest first; CPU last so a session always has somewhere to run.
 PREFERRED = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
 
-# cuDNN's default EXHAUSTIVE search re-benchmarks every convolution whenever the input shape changes;
-# SCRFD alternates two canvas sizes per batch, which made each detection take seconds on an H200.
+# cuDNN's default EXHAUSTIVE search benchmarks every convolution for each new input shape; on an H200
+# HEURISTIC was faster (1.2 s vs 1.6 s per SCRFD run with shapes alternating; 9 ms with a single
+# shape). What removes the alternation itself is run_fixed_batches and one session per shape.
 PROVIDER_OPTIONS = {"CUDAExecutionProvider": {"cudnn_conv_algo_search": "HEURISTIC"}}
 GPU_PROVIDERS = {"CUDAExecutionProvider", "TensorrtExecutionProvider"}
 

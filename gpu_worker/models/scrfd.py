@@ -14,7 +14,9 @@ from gpu_worker.models.providers import make_session, on_gpu, run_fixed_batches
 STRIDES = (8, 16, 32)
 NUM_ANCHORS = 2  # SCRFD *_bnkps exports: two anchors per feature-map cell
 HEADS = ("score", "bbox", "kps")
-GPU_BATCH = 10  # images per run on a GPU (the worker's batch): one input shape per session
+# Images per detector run (the worker's batch). Bounds memory when tiles multiply the canvases
+# (10 photos x 9 tiles would be one 440 MB blob), and on a GPU every run is padded to exactly this.
+RUN_BATCH = 10
 # Tiling: a photo shrunk below this scale to fit the canvas loses its small faces (SCRFD needs
 # about 10 px; a 40 px face in a 12 MP photo becomes 6 px), so it is also searched in overlapping
 # tiles, at most MAX_TILES_PER_SIDE a side (9 extra runs), each tile fitting the canvas on its own.
@@ -97,7 +99,9 @@ class ScrfdDetector:
         return [self._merge(candidates) for candidates in per_image]
 
     def _run(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[Detections]:
-        """One detector run over the whole batch at one canvas size; raw (pre-NMS) candidates."""
+        """Detector runs of at most RUN_BATCH images at one canvas size; raw (pre-NMS) candidates."""
+        if len(images) > RUN_BATCH:
+            return [d for i in range(0, len(images), RUN_BATCH) for d in self._run(images[i : i + RUN_BATCH], size)]
         canvases, places = zip(*(_letterbox(image, size) for image in images))
         blob = np.stack(canvases).astype(np.float32)
         blob = (blob[..., ::-1] - 127.5) / 128.0  # SCRFD was trained on RGB, (x-127.5)/128
@@ -111,7 +115,7 @@ class ScrfdDetector:
             runs = [run(one[None]) for one in blob]
             raw = [np.concatenate([o.reshape(1, -1, o.shape[-1]) for o in per_output]) for per_output in zip(*runs)]
         else:
-            raw = run_fixed_batches(run, blob, GPU_BATCH) if self.gpu else run(blob)
+            raw = run_fixed_batches(run, blob, RUN_BATCH) if self.gpu else run(blob)
         heads = self._heads(dict(zip(self.output_names, raw)))
         return [self._decode(heads, i, place, size) for i, place in enumerate(places)]
 

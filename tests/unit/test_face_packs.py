@@ -234,3 +234,19 @@ def test_tiles_add_no_pieces_of_big_faces(test_models, test_data):
     assert len(big) >= 10
     # WHEN both detect faces THEN tiling finds no extra "faces" (a cheek cut by a seam is not one)
     assert [len(d.scores) for d in tiled.detect(big)] == [len(d.scores) for d in whole.detect(big)]
+
+
+def test_a_batch_longer_than_one_run_finds_what_single_photos_do(test_models, test_data):
+    # GIVEN twelve LFW photos, more than one detector run holds
+    import cv2
+
+    from gpu_worker.models.scrfd import RUN_BATCH, ScrfdDetector
+
+    photos = [cv2.imread(str(p)) for p in sorted((test_data / "lfw").glob("B*/*_0001.jpg"))[:12]]
+    assert len(photos) > RUN_BATCH
+    detector = ScrfdDetector(test_models / "scrfd_500m_bnkps.onnx", ["CPUExecutionProvider"])
+    # WHEN they are detected in one call and one by one
+    together, alone = detector.detect(photos), [detector.detect([p])[0] for p in photos]
+    # THEN every photo gets the same faces either way
+    for a, b in zip(together, alone):
+        assert np.allclose(a.boxes, b.boxes, atol=0.5) and np.allclose(a.scores, b.scores, atol=1e-4)
