@@ -91,7 +91,7 @@ def test_gif_is_rejected_as_unsupported():
     # WHEN / THEN the reason names the format and what is accepted
     reason = _reason(data)
     assert "unsupported image format GIF" in reason
-    assert "JPEG, PNG or WebP" in reason
+    assert "JPEG, PNG, WebP, HEIC or AVIF" in reason
 
 
 @pytest.mark.parametrize(("fmt", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])

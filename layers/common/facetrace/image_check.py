@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+from facetrace import image_formats
+from facetrace.image_formats import DEFAULT_BUDGET, DecodeBudget
 
 
 @dataclass(frozen=True)
@@ -33,23 +32,17 @@ class ImageRejected(ValueError):
     """The upload is not an acceptable image; the message says why, for the uploader."""
 
 
-def check_image(data: bytes, limits: Limits) -> ImageFacts:
+def check_image(data: bytes, limits: Limits, budget: DecodeBudget = DEFAULT_BUDGET) -> ImageFacts:
     """Return the image's type and size, or raise ImageRejected with a human-readable reason."""
     check_size(len(data), limits)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                facts = _facts(im, limits)
-                im.load()  # a full decode is the only way to catch a truncated or corrupt body
-    except UnidentifiedImageError:
-        raise ImageRejected("not an image (or a format FaceTrace does not accept)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected("image has too many pixels") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, ImageRejected):
-            raise
-        raise ImageRejected(f"truncated or corrupt image ({exc})") from None
+        with image_formats.open_image(data) as image:
+            facts = _facts(image, limits)
+            # The worker plans and decodes with these same calls, so what passes here decodes there.
+            plan = image_formats.plan_decode(image, data, budget)
+            image_formats.load(image, plan)  # a full decode is the only way to catch a truncated or corrupt body
+    except image_formats.Unusable as exc:
+        raise ImageRejected(str(exc)) from None
     return facts
 
 
@@ -63,12 +56,10 @@ def check_size(size: int, limits: Limits) -> None:
         raise ImageRejected(f"file too large ({size} bytes, limit {limits.max_bytes})")
 
 
-def _facts(im: Image.Image, limits: Limits) -> ImageFacts:
-    if im.format not in FORMATS:
-        raise ImageRejected(f"unsupported image format {im.format}; send JPEG, PNG or WebP")
-    w, h = im.size
+def _facts(image: Image.Image, limits: Limits) -> ImageFacts:
+    w, h = image.size
     if max(w, h) > limits.max_side or w * h > limits.max_pixels:
         raise ImageRejected(f"image too large ({w}x{h} pixels; limit {limits.max_side} per side, {limits.max_pixels} in all)")
     if min(w, h) < limits.min_side:
         raise ImageRejected(f"image too small ({w}x{h} pixels; at least {limits.min_side} per side)")
-    return ImageFacts(FORMATS[im.format], w, h)
+    return ImageFacts(image_formats.content_type(image), w, h)
