@@ -14,21 +14,16 @@ from pydantic import BaseModel, Field
 
 from facetrace.access import ShareStore, Viewer, owned_case, visible_case
 from facetrace.audit import AuditAction, AuditLog, record
-from facetrace.case import Case, CaseStatus, CaseStore
+from facetrace.case import Case, CaseDetails, CaseStatus, CaseStore, optional_fields
+from facetrace.image_check import Limits
 from facetrace.photo import PhotoStatus
+from facetrace.ports import ObjectStore
+from facetrace.upload import ContentType, UploadTicket, request_reference_upload
 
 logger = Logger(child=True)
 
-
-class CaseChanges(BaseModel):
-    """The case details an agency may change; only the fields given change."""
-
-    person_name: str | None = Field(default=None, min_length=1, max_length=200)
-    age: int | None = Field(default=None, ge=0, le=130)
-    sex: str | None = Field(default=None, max_length=16)
-    last_seen_place: str | None = Field(default=None, max_length=300)
-    last_seen_at: datetime | None = None
-    notes: str | None = Field(default=None, max_length=4000)
+CaseChanges = optional_fields(CaseDetails, "CaseChanges",
+                              "The case details an agency may change, with the same rules; only the fields given change.")
 
 
 class ReferencePhoto(BaseModel):
@@ -92,6 +87,13 @@ def share_case(store: CaseworkStore, viewer: Viewer, case_id: str, agency_id: st
         return False
     record(store, viewer, AuditAction.CASE_SHARED, case_id, object_ids=[agency_id])
     return store.add_share(case_id, agency_id, viewer.user_sub)
+
+
+def reference_upload(store: CaseworkStore, viewer: Viewer, case_id: str, content_type: ContentType,
+                     objects: ObjectStore, limits: Limits, ttl_s: int) -> UploadTicket:
+    """Issue the presigned POST for a reference photo of an open case (owner only)."""
+    _open_owned(store, viewer, case_id)
+    return request_reference_upload(case_id, content_type, store, objects, limits, ttl_s)
 
 
 def reference_photos(store: CaseworkStore, viewer: Viewer, case_id: str) -> list[ReferencePhoto]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from facetrace.adapters.mysql._time import from_db, to_db
 from facetrace.adapters.mysql.connection import Database
-from facetrace.case import Agency, Case, CaseStatus
+from facetrace.case import STORED, Agency, Case, CaseStatus
 
 _CASE_COLUMNS = "id, agency_id, person_name, age, sex, last_seen_place, last_seen_at, notes, status, created_at"
 
@@ -37,7 +37,8 @@ class CaseRepository:
         if not rows:
             return None
         row = rows[0]
-        return Case(**{**row, "last_seen_at": from_db(row["last_seen_at"]), "created_at": from_db(row["created_at"])})
+        row = {**row, "last_seen_at": from_db(row["last_seen_at"]), "created_at": from_db(row["created_at"])}
+        return Case.model_validate(row, context=STORED)
 
     def set_case_status(self, case_id: str, status: CaseStatus) -> None:
         with self._db.transaction():
