@@ -16,6 +16,10 @@ class Viewer:
     user_sub: str
 
 
+class AgencyNotRegistered(PermissionError):
+    """A valid sign-in whose agency the store does not know (not yet, or no longer registered); answered as 403."""
+
+
 class NotVisible(LookupError):
     """The object does not exist for this agency; answered as 404 so that ids reveal nothing."""
 
@@ -30,6 +34,13 @@ class ShareStore(Protocol):
         ...
 
     def is_shared_with(self, case_id: str, agency_id: str) -> bool: ...
+
+
+def signed_in(agencies: CaseStore, agency_id: str, user_sub: str) -> Viewer:
+    """The Viewer of a signed-in user, once its agency is known to be registered (one lookup)."""
+    if agencies.get_agency(agency_id) is None:
+        raise AgencyNotRegistered("agency not registered")
+    return Viewer(agency_id, user_sub)
 
 
 def can_see(case: Case, viewer: Viewer, shares: ShareStore) -> bool:
