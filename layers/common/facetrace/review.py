@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from facetrace.access import NotVisible, ShareStore, Viewer, can_see, visible_case
 from facetrace.alert import Alert, AlertStatus
@@ -35,6 +35,8 @@ class Decision(str, Enum):
 
 class ReviewRequest(BaseModel):
     """A reviewer's decision about an alert, and why."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt note is an error, not a note silently lost
 
     decision: Decision
     note: str | None = Field(default=None, max_length=2000)

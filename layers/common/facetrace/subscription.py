@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Literal, Protocol
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from facetrace.access import NotVisible, ShareStore, Viewer, owned_case
 from facetrace.audit import AuditAction, AuditLog, record
@@ -31,18 +31,24 @@ PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"  # E.164, as SNS wants it
 class NewSubscription(BaseModel):
     """What an agency asks for: a channel and address, optionally one of its cases and a region."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a wish silently lost
+
     case_id: UUID | None = Field(default=None, description="one of the agency's cases; none = all its cases")
     region: str | None = Field(default=None, min_length=1, max_length=200,
                                description="text that the sighting's place must contain (case-insensitive); none = anywhere")
     channel: Channel
     address: str = Field(min_length=3, max_length=254, description="an e-mail address, or an E.164 phone number for sms")
 
-    @model_validator(mode="after")
-    def _address_fits_channel(self) -> "NewSubscription":
-        pattern = EMAIL_PATTERN if self.channel == "email" else PHONE_PATTERN
-        if not re.match(pattern, self.address):
-            raise ValueError(f"{self.address!r} is not a valid {'e-mail address' if self.channel == 'email' else 'E.164 phone number'}")
-        return self
+    # A field validator (channel is validated first) so that the error names the address.
+    @field_validator("address")
+    @classmethod
+    def _address_fits_channel(cls, address: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        if channel is None:
+            return address  # the channel itself is wrong, and said so
+        if not re.match(EMAIL_PATTERN if channel == "email" else PHONE_PATTERN, address):
+            raise ValueError(f"must be {'an e-mail address' if channel == 'email' else 'an E.164 phone number (+41791234567)'}")
+        return address
 
 
 class Subscription(BaseModel):
