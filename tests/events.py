@@ -17,8 +17,9 @@ def context(function: str = "test-function") -> LambdaContext:
     return LambdaContext(function, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}")
 
 
-def s3_record(bucket: str, key: str, size: int, event_name: str = "ObjectCreated:Post") -> dict:
-    """One S3 notification record as S3 sends it to Lambda (the key URL-encoded, as S3 does)."""
+def s3_record(bucket: str, key: str, body: bytes, event_name: str = "ObjectCreated:Post") -> dict:
+    """One S3 notification record as S3 sends it to Lambda for an upload of `body` (the key URL-encoded, and the
+    ETag the MD5 of the bytes, as S3 does for a single-part upload)."""
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -32,7 +33,7 @@ def s3_record(bucket: str, key: str, size: int, event_name: str = "ObjectCreated
             "s3SchemaVersion": "1.0",
             "configurationId": "ingest-uploads",
             "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3I5XTEXAMAI3E"}, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+            "object": {"key": quote_plus(key, safe="/"), "size": len(body), "eTag": hashlib.md5(body).hexdigest(),
                        "sequencer": "0A1B2C3D4E5F678901"},
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timezone
 from typing import Sequence
@@ -16,11 +17,16 @@ from facetrace.face import FaceLocation, SightingFaces, StoredFace
 from facetrace.gallery import Candidate, Gallery
 from facetrace.live_gallery import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
-from facetrace.photo import Photo, PhotoStatus, reference_key, sighting_key
-from facetrace.ports import ObjectInfo, ReceivedMessage, UploadForm
+from facetrace.photo import FINAL, DuplicateContent, Photo, PhotoStatus, reference_key, sighting_key
+from facetrace.ports import ObjectInfo, ObjectMissing, ReceivedMessage, UploadForm
 from facetrace.subscription import Subscription
 
 # --- ports ---------------------------------------------------------------------------------
+
+
+def etag_of(body: bytes) -> str:
+    """The ETag S3 gives a single-part upload: the MD5 of its bytes."""
+    return hashlib.md5(body).hexdigest()
 
 
 class FakeObjects:
@@ -37,15 +43,31 @@ class FakeObjects:
         body, content_type, metadata = self.objects[key]
         return ObjectInfo(len(body), content_type, metadata)
 
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
     def get(self, key: str) -> bytes:
         self.gets.append(key)
+        if key not in self.objects:
+            raise ObjectMissing(f"no object {key}")
         return self.objects[key][0]
 
     def get_if_exists(self, key: str) -> bytes | None:
         return self.get(key) if key in self.objects else None
 
+    def read(self, key: str, etag: str | None = None) -> tuple[bytes, ObjectInfo] | None:
+        if key not in self.objects or (etag and etag.strip('"') != etag_of(self.objects[key][0])):
+            return None
+        return self.get(key), self.head(key)
+
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.objects[key] = (body, content_type, {})
+
+    def put_once(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = (body, content_type, dict(metadata))
+        return True
 
     def presign_post(self, key, content_type, min_bytes, max_bytes, metadata, expires_in) -> UploadForm:
         return UploadForm("https://uploads.test/", {"key": key, "Content-Type": content_type, **metadata}, key, expires_in)
@@ -109,10 +131,11 @@ class FakeMailer:
 class FakeMessageSource:
     """MessageSource over a list of bodies; records deletes and extensions."""
 
-    def __init__(self, bodies: Sequence[str] = ()) -> None:
-        self.pending = [ReceivedMessage(f"m{i}", f"r{i}", body) for i, body in enumerate(bodies)]
+    def __init__(self, bodies: Sequence[str] = (), receive_count: int = 1) -> None:
+        self.pending = [ReceivedMessage(f"m{i}", f"r{i}", body, receive_count) for i, body in enumerate(bodies)]
         self.deleted: list[str] = []
         self.extended: list[list[str]] = []
+        self.released: dict[str, int] = {}  # receipt -> the visibility it was given back with
 
     def receive(self, max_jobs: int, wait_s: int) -> list[ReceivedMessage]:
         batch, self.pending = self.pending[:max_jobs], self.pending[max_jobs:]
@@ -122,6 +145,7 @@ class FakeMessageSource:
         self.deleted.extend(receipts)
 
     def extend(self, receipts: list[str], seconds: int) -> None:
+        self.released.update({r: seconds for r in receipts})
         self.extended.append(list(receipts))
 
 
@@ -153,6 +177,7 @@ class MemoryStore:
         self.deliveries: dict[tuple[str, str, str], dict] = {}
         self.case_events: list[str] = []
         self.photo_created: dict[str, datetime] = {}  # photos.created_at; tests may back-date it
+        self.refused: list[tuple[str, str | None, int | None, str]] = []
         self.shares: set[tuple[str, str]] = set()
         self.audit: list[AuditEntry] = []
         self.delete_after: dict[str, datetime] = {}
@@ -243,12 +268,14 @@ class MemoryStore:
     def erase_photo(self, photo_id: str, at: datetime) -> None:
         self._erase_faces(photo_id)
         self.photos[photo_id] = self.photos[photo_id].model_copy(update={
-            "erased_at": at, "contact": None, "place": None, "lat": None, "lon": None})
+            "erased_at": at, "contact": None, "place": None, "lat": None, "lon": None, "dedup_key": None})
 
     # PhotoStore
     def add_photo(self, photo: Photo) -> bool:
         if photo.id in self.photos:
             return False
+        if photo.dedup_key and (original := self.photo_by_content(photo.dedup_key)):
+            raise DuplicateContent(original.id)
         self.photos[photo.id] = photo
         self.photo_created[photo.id] = datetime.now(timezone.utc)
         return True
@@ -265,6 +292,30 @@ class MemoryStore:
         if face_count is not None:
             update["face_count"] = face_count
         self.photos[photo_id] = photo.model_copy(update=update)
+
+    def fail_photo(self, photo_id: str, stage: str, reason: str) -> bool:
+        photo = self.photos.get(photo_id)
+        if photo is None or photo.status in FINAL:
+            return False
+        self.photos[photo_id] = photo.model_copy(update={"status": PhotoStatus.FAILED, "failed_stage": stage,
+                                                         "reason": reason})
+        return True
+
+    def stuck_photos(self, before: datetime, limit: int) -> list[Photo]:
+        stuck = [p for p in self.photos.values() if p.status is PhotoStatus.RECEIVED and self.photo_created[p.id] < before]
+        return sorted(stuck, key=lambda p: self.photo_created[p.id])[:limit]
+
+    def alert_exists(self, alert_id: str) -> bool:
+        return alert_id in self.alerts
+
+    def photo_by_content(self, dedup_key: str) -> Photo | None:
+        return next((p for p in self.photos.values() if p.dedup_key == dedup_key), None)
+
+    def release_content(self, photo_id: str) -> None:
+        self.photos[photo_id] = self.photos[photo_id].model_copy(update={"dedup_key": None})
+
+    def add_refused_upload(self, photo_id: str, sha256: str | None, size: int | None, reason: str) -> None:
+        self.refused.append((photo_id, sha256, size, reason))
 
     # FaceStore
     def add_faces(self, photo_id: str, model: ModelInfo, faces: Sequence[Face], usable: Sequence[bool]) -> list[StoredFace]:

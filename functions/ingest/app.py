@@ -1,4 +1,4 @@
-"""Ingest Lambda: S3 ObjectCreated -> check the upload, record it in MySQL, queue a face job."""
+"""Ingest Lambda: S3 ObjectCreated under uploads/ -> check the upload, pin it, record it in MySQL, queue a face job."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from facetrace.config import Settings
-from facetrace.ingest import ingest_object
+from facetrace.ingest import Upload, ingest_upload
 from facetrace.wiring import Wiring
 
-logger = Logger(service="ingest")
-metrics = Metrics(namespace="FaceTrace", service="ingest")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
+metrics = Metrics(namespace="FaceTrace")
 
 
 def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
@@ -25,7 +25,8 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
         s3_event = parse(event=event, model=S3Model)
-        photos = [ingest_object(unquote_plus(r.s3.object.key), wiring.ingest()) for r in s3_event.Records]
+        uploads = [Upload(unquote_plus(r.s3.object.key), r.s3.object.eTag) for r in s3_event.Records]
+        photos = [ingest_upload(upload, wiring.ingest()) for upload in uploads]
         outcomes = [{"photo_id": p.id, "status": p.status.value, "reason": p.reason} for p in photos if p]
         for o in outcomes:
             metrics.add_metric(name=f"Photos{o['status'].title()}", unit=MetricUnit.Count, value=1)

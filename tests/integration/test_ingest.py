@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from moto import mock_aws
 from facetrace.case import CaseStatus
 from facetrace.config import Settings
 from facetrace.messages import Job, PhotoKind
-from facetrace.photo import PhotoStatus, reference_key, sighting_key
+from facetrace.photo import PhotoStatus, parse_key, reference_key, sighting_key, upload_key
 from facetrace.upload import SightingDetails, encode_metadata
 from facetrace.wiring import Wiring
 from functions.ingest.app import make_handler
@@ -37,8 +38,16 @@ class Env:
         return Wiring(Settings(**{**settings, **overrides}))
 
     def upload(self, key: str, body: bytes, content_type: str = "image/jpeg", metadata: dict | None = None) -> dict:
-        self.s3.put_object(Bucket=BUCKET, Key=key, Body=body, ContentType=content_type, Metadata=metadata or {})
-        return events.s3_record(BUCKET, key, len(body))
+        """What a browser's POST with a ticket for `key` does: write to the inbox; returns S3's event record."""
+        inbox = key if key.startswith("uploads/") or not _issued(key) else upload_key(key)
+        self.s3.put_object(Bucket=BUCKET, Key=inbox, Body=body, ContentType=content_type, Metadata=metadata or {})
+        return events.s3_record(BUCKET, inbox, body)
+
+    def keys(self) -> set[str]:
+        return {o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+
+    def pinned(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
     def ingest(self, *records: dict, wiring: Wiring | None = None) -> dict:
         return make_handler(wiring or self.wiring())(events.s3_event(*records), events.context("ingest"))
@@ -46,6 +55,14 @@ class Env:
     def jobs(self) -> list[Job]:
         messages = self.sqs.receive_message(QueueUrl=self.jobs_url, MaxNumberOfMessages=10).get("Messages", [])
         return [Job.model_validate_json(m["Body"]) for m in messages]
+
+
+def _issued(key: str) -> bool:
+    try:
+        parse_key(key)
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -72,7 +89,12 @@ def test_good_jpeg_is_received_and_queued_once(env):
     assert (photo.content_type, photo.place, photo.lat) == ("image/jpeg", details.place, details.lat)
     assert photo.job_sent_at is not None
     # AND exactly one job is queued for the worker
-    assert env.jobs() == [Job(photo_id=photo_id, kind=PhotoKind.SIGHTING, bucket=BUCKET, key=sighting_key(photo_id))]
+    body = env.pinned(sighting_key(photo_id))
+    assert env.jobs() == [Job(photo_id=photo_id, kind=PhotoKind.SIGHTING, bucket=BUCKET, key=sighting_key(photo_id),
+                              sha256=hashlib.sha256(body).hexdigest())]
+    # AND the checked bytes are pinned under the photo's own key, the inbox emptied
+    assert env.keys() == {sighting_key(photo_id)}
+    assert photo.sha256 == hashlib.sha256(body).hexdigest()
 
 
 @pytest.mark.parametrize(("body", "reason"), [
@@ -155,7 +177,7 @@ def test_event_retried_after_the_queue_failed_queues_the_job_once(env):
 
 def test_object_keys_facetrace_never_issued_are_ignored(env):
     # GIVEN objects under keys FaceTrace did not hand out (one with a space, URL-encoded in the event)
-    keys = ["uploads/holiday photo.jpg", "sightings/not-a-uuid.jpg", "results/x.model.json"]
+    keys = ["uploads/holiday photo.jpg", "uploads/sightings/not-a-uuid.jpg", "uploads/results/x.model.json"]
     records = [env.upload(key, images.jpeg()) for key in keys]
     # WHEN ingest is notified of them
     response = env.ingest(*records)
@@ -163,3 +185,73 @@ def test_object_keys_facetrace_never_issued_are_ignored(env):
     assert response == {"photos": []}
     assert env.store.db.query("SELECT COUNT(*) AS n FROM photos")[0]["n"] == 0
     assert env.jobs() == []
+
+
+def test_a_second_upload_with_the_same_ticket_is_refused_and_recorded(env):
+    # GIVEN a sighting that was uploaded, checked and pinned
+    photo_id = str(uuid.uuid4())
+    first = images.jpeg(seed=1)
+    env.ingest(env.upload(sighting_key(photo_id), first))
+    # WHEN the same ticket is used again for other bytes (within its five minutes)
+    second = images.jpeg(seed=2)
+    outcome = env.ingest(env.upload(sighting_key(photo_id), second))
+    # THEN the evidence is still the first upload, the second write is deleted, and the refusal is recorded
+    assert env.pinned(sighting_key(photo_id)) == first
+    assert env.keys() == {sighting_key(photo_id)}
+    assert outcome["photos"][0]["status"] == "received"
+    [refused] = env.store.refused_uploads(photo_id)
+    assert refused["sha256"] == hashlib.sha256(second).hexdigest() and "second upload" in refused["reason"]
+    # AND only one job was ever queued, for the first bytes
+    [job] = env.jobs()
+    assert job.sha256 == hashlib.sha256(first).hexdigest()
+
+
+def test_an_upload_replaced_before_ingest_read_it_is_taken_from_its_own_event(env):
+    # GIVEN two writes to the same upload key before ingest ran (the browser retried with other bytes)
+    photo_id = str(uuid.uuid4())
+    stale = env.upload(sighting_key(photo_id), images.jpeg(seed=1))
+    fresh_bytes = images.jpeg(seed=2)
+    fresh = env.upload(sighting_key(photo_id), fresh_bytes)
+    # WHEN ingest handles the stale event first, then the fresh one
+    assert env.ingest(stale) == {"photos": []}
+    env.ingest(fresh)
+    # THEN the photo is the bytes its event announced, pinned and hashed
+    assert env.pinned(sighting_key(photo_id)) == fresh_bytes
+    assert env.store.get_photo(photo_id).sha256 == hashlib.sha256(fresh_bytes).hexdigest()
+
+
+def test_the_same_bytes_uploaded_again_become_a_duplicate_with_no_job(env):
+    # GIVEN a sighting on record
+    body = images.jpeg(seed=3)
+    original, again = str(uuid.uuid4()), str(uuid.uuid4())
+    env.ingest(env.upload(sighting_key(original), body))
+    # WHEN someone uploads exactly the same bytes with another ticket
+    [outcome] = env.ingest(env.upload(sighting_key(again), body, metadata={"place": "Platform%204"}))["photos"]
+    # THEN the second photo is a duplicate linked to the first, keeps its own details, and is not queued or kept
+    assert outcome["status"] == "duplicate"
+    photo = env.store.get_photo(again)
+    assert (photo.status, photo.duplicate_of, photo.place) == (PhotoStatus.DUPLICATE, original, "Platform 4")
+    assert [j.photo_id for j in env.jobs()] == [original]
+    assert env.keys() == {sighting_key(original)}
+
+
+def test_the_same_bytes_as_a_failed_photo_are_processed_afresh(env):
+    # GIVEN a sighting that failed in the pipeline
+    body = images.jpeg(seed=4)
+    failed, again = str(uuid.uuid4()), str(uuid.uuid4())
+    env.ingest(env.upload(sighting_key(failed), body))
+    env.store.fail_photo(failed, "faces", "the worker gave up")
+    # WHEN the same bytes are uploaded again
+    env.ingest(env.upload(sighting_key(again), body))
+    # THEN the new upload is received and queued: a failure must not swallow the next try
+    assert env.store.get_photo(again).status is PhotoStatus.RECEIVED
+    assert [j.photo_id for j in env.jobs()] == [failed, again]
+
+
+def test_a_rejected_upload_keeps_its_reason_but_not_its_bytes(env):
+    # GIVEN an upload that is not an image
+    photo_id = str(uuid.uuid4())
+    env.ingest(env.upload(sighting_key(photo_id), b"%PDF-1.7 not a photo" * 20))
+    # THEN nothing of it is kept in the bucket, only the rejection
+    assert env.store.get_photo(photo_id).status is PhotoStatus.REJECTED
+    assert env.keys() == set()

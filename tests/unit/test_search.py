@@ -12,8 +12,8 @@ from facetrace.gallery_cache import GalleryCache
 from facetrace.image_check import Limits
 from facetrace.match import MatchDeps, process_faces
 from facetrace.messages import PhotoKind
-from facetrace.photo import Photo, PhotoStatus, parse_key
-from facetrace.receipt import receipt_status
+from facetrace.photo import Photo, PhotoStatus, parse_upload_key
+from facetrace.receipt import UnknownReceipt, receipt_status
 from facetrace.search import Search, search_result, start_search
 from tests import fakes
 from tests.fakes import MODEL, face, unit
@@ -80,8 +80,8 @@ class World:
         viewer = viewer or self.officer
         ticket = start_search(self.store, self.store, viewer, "image/jpeg", self.objects,
                               Limits(1, 10_000_000, 64, 8000, 50_000_000), 300)
-        key = ticket.fields["key"]
-        kind, photo_id, case_id = parse_key(key)
+        key = ticket.fields["key"].removeprefix("uploads/")
+        kind, photo_id, case_id = parse_upload_key(ticket.fields["key"])
         photo = Photo(id=photo_id, kind=kind, case_id=case_id, s3_key=key, status=PhotoStatus.RECEIVED)
         self.store.add_photo(photo)
         self.objects.add(key, b"jpeg")
@@ -150,5 +150,6 @@ def test_a_search_is_pending_until_its_photo_arrives_and_hidden_from_receipts(wo
     # AND once recorded, the public receipt does not reveal it
     world.store.add_photo(Photo(id=ticket.search_id, kind=PhotoKind.SEARCH, s3_key="searches/x",
                                 status=PhotoStatus.RECEIVED))
-    assert receipt_status(ticket.search_id, world.store).status == "pending"
+    with pytest.raises(UnknownReceipt):
+        receipt_status(ticket.search_id, world.store, world.objects, 300)
     assert datetime.now(timezone.utc) >= world.store.get_search(ticket.search_id).created_at

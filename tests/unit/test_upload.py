@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from facetrace.adapters.aws import S3Objects
 from facetrace.case import CaseStatus
-from facetrace.photo import parse_key, reference_key
+from facetrace.photo import parse_upload_key, reference_key, upload_key
 from facetrace.upload import (
     SightingDetails, decode_metadata, encode_metadata, request_reference_upload, request_sighting_upload,
 )
@@ -95,8 +95,8 @@ def test_presigned_post_policy_fixes_key_type_size_and_expiry(s3_objects):
     # THEN the signed policy pins the server-chosen key, the exact type and the size range
     policy = _policy(ticket.fields)
     exact, ranges = _conditions(policy)
-    key = f"sightings/{ticket.receipt_id}"
-    assert parse_key(ticket.fields["key"])[1] == ticket.receipt_id
+    key = f"uploads/sightings/{ticket.receipt_id}"
+    assert parse_upload_key(ticket.fields["key"])[1] == ticket.receipt_id
     assert exact["key"] == ticket.fields["key"] == key
     assert exact["bucket"] == BUCKET
     assert exact["Content-Type"] == ticket.fields["Content-Type"] == "image/png"
@@ -129,8 +129,8 @@ def test_reference_ticket_for_an_open_case_uses_the_case_key():
     store.add_case(case)
     # WHEN the agency asks to upload a reference photo
     ticket = request_reference_upload(case.id, "image/jpeg", store, objects, LIMITS, ttl_s=60)
-    # THEN the key files the photo under that case
-    assert ticket.fields["key"] == reference_key(case.id, ticket.receipt_id)
+    # THEN the key files the photo under that case, in the upload inbox
+    assert ticket.fields["key"] == upload_key(reference_key(case.id, ticket.receipt_id))
 
 
 @pytest.mark.parametrize("status", [None, CaseStatus.CLOSED])

@@ -17,6 +17,10 @@ class PhotoKind(str, Enum):
     SEARCH = "search"  # an agency's search by photo: searched once, never stored as a face
 
 
+# Where a photo can stop: reading it from storage, decoding it, finding and embedding its faces, matching them.
+FailedStage = Literal["fetch", "decode", "faces", "match"]
+
+
 class Message(BaseModel):
     """Base of every inter-stage message: frozen, strict about unknown fields, versioned."""
 
@@ -32,6 +36,7 @@ class Job(Message):
     case_id: str | None = None
     bucket: str
     key: str
+    sha256: str | None = Field(default=None, description="of the pinned bytes; the worker refuses others")
 
 
 class ModelInfo(Message):
@@ -89,6 +94,7 @@ class FacesResult(Message):
     job: Job
     status: Literal["ok", "failed"]
     error: str | None = None
+    stage: FailedStage | None = Field(default=None, description="where a failed photo stopped")
     model: ModelInfo | None = None
     image_width: int = 0
     image_height: int = 0

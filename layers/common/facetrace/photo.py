@@ -16,7 +16,8 @@ class PhotoStatus(str, Enum):
     RECEIVED = "received"  # in S3, checked, job queued
     PROCESSED = "processed"  # faces detected (possibly none) and matched
     REJECTED = "rejected"  # not an acceptable image; reason says why
-    FAILED = "failed"  # processing failed repeatedly; reason says where
+    FAILED = "failed"  # processing failed; failed_stage says where, reason says why
+    DUPLICATE = "duplicate"  # the same bytes are already on record (duplicate_of); processed once, there
 
 
 class Photo(BaseModel):
@@ -40,6 +41,10 @@ class Photo(BaseModel):
     contact: str | None = None
     job_sent_at: datetime | None = None
     erased_at: datetime | None = None  # S3 object, embeddings and contact erased after retention
+    sha256: str | None = None  # of the bytes checked, pinned under s3_key and processed
+    dedup_key: str | None = None  # claims those bytes for this photo (see content_key)
+    duplicate_of: str | None = None
+    failed_stage: str | None = None
 
 
 class PhotoStore(Protocol):
@@ -54,6 +59,45 @@ class PhotoStore(Protocol):
     def set_photo_status(
         self, photo_id: str, status: PhotoStatus, reason: str | None = None, face_count: int | None = None
     ) -> None: ...
+
+    def fail_photo(self, photo_id: str, stage: str, reason: str) -> bool:
+        """Mark a photo failed at a stage unless it already reached a final state; True when it changed."""
+        ...
+
+
+class DuplicateContent(Exception):
+    """add_photo found the photo's dedup_key already claimed by another photo."""
+
+    def __init__(self, original_id: str) -> None:
+        super().__init__(f"the same bytes are already on record as photo {original_id}")
+        self.original_id = original_id
+
+
+class ContentStore(Protocol):
+    def photo_by_content(self, dedup_key: str) -> Photo | None:
+        """The photo that claimed these bytes, if any (erased photos release their claim)."""
+        ...
+
+    def release_content(self, photo_id: str) -> None:
+        """Let another photo claim this photo's bytes (it failed, so it will not be processed)."""
+        ...
+
+    def add_refused_upload(self, photo_id: str, sha256: str | None, size: int | None, reason: str) -> None:
+        """Record a write to an upload key that was refused (its bytes are not kept)."""
+        ...
+
+
+FINAL = frozenset({PhotoStatus.PROCESSED, PhotoStatus.REJECTED, PhotoStatus.FAILED, PhotoStatus.DUPLICATE})
+UPLOAD_PREFIX = "uploads/"
+
+
+def content_key(kind: PhotoKind, sha256: str, case_id: str | None) -> str | None:
+    """Who may not upload the same bytes twice: any sighting, or a reference within one case; searches repeat."""
+    if kind is PhotoKind.SIGHTING:
+        return f"sighting:{sha256}"
+    if kind is PhotoKind.REFERENCE and case_id:
+        return f"reference:{case_id}:{sha256}"
+    return None
 
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -76,6 +120,18 @@ def reference_key(case_id: str, photo_id: str) -> str:
 def search_key(agency_id: str, search_id: str) -> str:
     """The S3 key the server assigns to an agency's search photo."""
     return f"searches/{agency_id}/{search_id}"
+
+
+def upload_key(key: str) -> str:
+    """Where the browser POSTs a photo; ingest pins the checked bytes under `key` itself, written once."""
+    return UPLOAD_PREFIX + key
+
+
+def parse_upload_key(key: str) -> tuple[PhotoKind, str, str | None]:
+    """(kind, photo_id, case_id) of an upload key the server issued, else ValueError."""
+    if not key.startswith(UPLOAD_PREFIX):
+        raise ValueError(f"key {key!r} is not an upload key")
+    return parse_key(key.removeprefix(UPLOAD_PREFIX))
 
 
 def parse_key(key: str) -> tuple[PhotoKind, str, str | None]:

@@ -32,6 +32,7 @@ class ReceivedMessage:
     message_id: str
     receipt: str
     body: str
+    receive_count: int = 1  # SQS's ApproximateReceiveCount: this is the n-th delivery
 
 
 class MessageSource(Protocol):
@@ -42,11 +43,26 @@ class MessageSource(Protocol):
     def extend(self, receipts: list[str], seconds: int) -> None: ...
 
 
+class ObjectMissing(LookupError):
+    """The object is not in the store (deleted, expired, or never written)."""
+
+
 class ObjectStore(Protocol):
     def head(self, key: str) -> ObjectInfo: ...
+    def exists(self, key: str) -> bool: ...
     def get(self, key: str) -> bytes: ...
     def get_if_exists(self, key: str) -> bytes | None: ...
+
+    def read(self, key: str, etag: str | None = None) -> tuple[bytes, ObjectInfo] | None:
+        """The object's bytes and facts, or None if it is gone or (given an ETag) no longer those bytes."""
+        ...
+
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def put_once(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> bool:
+        """Write the object unless the key exists (never overwrite); False when it existed."""
+        ...
+
     def presign_post(
         self, key: str, content_type: str, min_bytes: int, max_bytes: int, metadata: dict[str, str], expires_in: int
     ) -> UploadForm: ...

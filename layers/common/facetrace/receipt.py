@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from pydantic import BaseModel
 
 from facetrace.messages import PhotoKind
-from facetrace.photo import PhotoStatus, PhotoStore
+from facetrace.photo import PhotoStatus, PhotoStore, sighting_key, upload_key
+from facetrace.ports import ObjectStore
+from facetrace.upload import issued_at
+
+# S3 announces an upload within seconds; this much after a ticket expires, an upload that never came never will.
+ARRIVAL_GRACE = timedelta(minutes=2)
+# Clocks differ a little between the API's hosts; an id from further ahead was not issued here.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class UnknownReceipt(LookupError):
+    """No upload ticket was issued with this id (answered as 404)."""
 
 
 class Receipt(BaseModel):
     receipt_id: str
-    status: Literal["pending", "received", "processed", "rejected", "failed"]
+    status: Literal["pending", "received", "processed", "rejected", "failed", "duplicate", "expired"]
     reason: str | None = None
 
 
-def receipt_status(receipt_id: str, photos: PhotoStore) -> Receipt:
-    """The upload's status; 'pending' until the upload has arrived and been checked."""
+def receipt_status(receipt_id: str, photos: PhotoStore, inbox: ObjectStore, ticket_ttl_s: int,
+                   now: datetime | None = None) -> Receipt:
+    """The upload's status; 'pending' until it arrives and is checked, 'expired' if it never arrived."""
     photo = photos.get_photo(receipt_id)
     # A search's status is read at GET /searches/{id} by its agency only, never through the public receipts.
-    if photo is None or photo.kind is PhotoKind.SEARCH:
+    if photo is not None and photo.kind is not PhotoKind.SEARCH:
+        # Only rejection and duplicate reasons are the citizen's business; failure details stay internal.
+        shown = photo.reason if photo.status in (PhotoStatus.REJECTED, PhotoStatus.DUPLICATE) else None
+        return Receipt(receipt_id=receipt_id, status=photo.status.value, reason=shown)
+    return _not_recorded(receipt_id, inbox, ticket_ttl_s, now or datetime.now(timezone.utc))
+
+
+def _not_recorded(receipt_id: str, inbox: ObjectStore, ticket_ttl_s: int, now: datetime) -> Receipt:
+    issued = issued_at(receipt_id)
+    if issued is None or issued > now + CLOCK_SKEW:
+        raise UnknownReceipt(f"receipt {receipt_id} not found")
+    expires = issued + timedelta(seconds=ticket_ttl_s)
+    if now < expires + ARRIVAL_GRACE or inbox.exists(upload_key(sighting_key(receipt_id))):
         return Receipt(receipt_id=receipt_id, status="pending")
-    # Only rejection reasons are the citizen's business; failure details stay internal.
-    reason = photo.reason if photo.status is PhotoStatus.REJECTED else None
-    return Receipt(receipt_id=receipt_id, status=photo.status.value, reason=reason)
+    reason = f"no photo arrived before the upload ticket expired at {expires.isoformat(timespec='seconds')}"
+    return Receipt(receipt_id=receipt_id, status="expired", reason=reason)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Literal
 from urllib.parse import quote, unquote
 
@@ -11,10 +13,10 @@ from pydantic import BaseModel, Field
 
 from facetrace.case import CaseStatus, CaseStore
 from facetrace.image_check import Limits
-from facetrace.photo import reference_key, sighting_key
+from facetrace.photo import reference_key, sighting_key, upload_key
 from facetrace.ports import ObjectStore
 
-ContentType = Literal["image/jpeg", "image/png", "image/webp"]
+ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/avif"]
 
 
 class SightingDetails(BaseModel):
@@ -40,7 +42,7 @@ class UploadTicket(BaseModel):
 
 def request_sighting_upload(details: SightingDetails, objects: ObjectStore, limits: Limits, ttl_s: int) -> UploadTicket:
     """Issue a presigned POST for one citizen sighting."""
-    photo_id = str(uuid.uuid4())
+    photo_id = new_receipt_id()
     return _ticket(photo_id, sighting_key(photo_id), details.content_type, encode_metadata(details), objects, limits, ttl_s)
 
 
@@ -51,13 +53,34 @@ def request_reference_upload(
     case = cases.get_case(case_id)
     if case is None or case.status is not CaseStatus.OPEN:
         raise LookupError(f"case {case_id} is not open")
-    photo_id = str(uuid.uuid4())
+    photo_id = new_receipt_id()
     return _ticket(photo_id, reference_key(case_id, photo_id), content_type, {}, objects, limits, ttl_s)
 
 
 def _ticket(photo_id, key, content_type, metadata, objects: ObjectStore, limits: Limits, ttl_s) -> UploadTicket:
-    form = objects.presign_post(key, content_type, limits.min_bytes, limits.max_bytes, metadata, ttl_s)
+    # The browser writes to the inbox; ingest pins the checked bytes under `key`, which no ticket can reach.
+    form = objects.presign_post(upload_key(key), content_type, limits.min_bytes, limits.max_bytes, metadata, ttl_s)
     return UploadTicket(receipt_id=photo_id, url=form.url, fields=form.fields, max_bytes=limits.max_bytes, expires_in=ttl_s)
+
+
+def new_receipt_id(now: float | None = None) -> str:
+    """A UUIDv7: random, but its first 48 bits are the issue time in ms, so a receipt knows when its ticket ran out."""
+    ms = int((time.time() if now is None else now) * 1000)
+    raw = bytearray(ms.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = 0x70 | (raw[6] & 0x0F)  # version 7
+    raw[8] = 0x80 | (raw[8] & 0x3F)  # RFC 4122 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def issued_at(receipt_id: str) -> datetime | None:
+    """When a receipt id made by new_receipt_id was issued; None for any other id."""
+    try:
+        value = uuid.UUID(receipt_id)
+    except ValueError:
+        return None
+    if value.version != 7:
+        return None
+    return datetime.fromtimestamp(int.from_bytes(value.bytes[:6], "big") / 1000, tz=timezone.utc)
 
 
 def encode_metadata(details: SightingDetails) -> dict[str, str]:

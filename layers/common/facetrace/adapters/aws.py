@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from facetrace.ports import ObjectInfo, ReceivedMessage, UploadForm
+from facetrace.ports import ObjectInfo, ObjectMissing, ReceivedMessage, UploadForm
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4")
 
@@ -31,17 +32,53 @@ class S3Objects:
         head = self._s3.head_object(Bucket=self.bucket, Key=key)
         return ObjectInfo(head["ContentLength"], head.get("ContentType"), dict(head.get("Metadata", {})))
 
+    def exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
     def get(self, key: str) -> bytes:
-        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        try:
+            return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey:
+            raise ObjectMissing(f"no object {key}") from None
 
     def get_if_exists(self, key: str) -> bytes | None:
         try:
             return self.get(key)
+        except ObjectMissing:
+            return None
+
+    def read(self, key: str, etag: str | None = None) -> tuple[bytes, ObjectInfo] | None:
+        args = {"Bucket": self.bucket, "Key": key, **({"IfMatch": f'"{etag.strip(chr(34))}"'} if etag else {})}
+        try:
+            obj = self._s3.get_object(**args)
         except self._s3.exceptions.NoSuchKey:
             return None
+        except ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "412"):
+                return None
+            raise
+        body = obj["Body"].read()
+        return body, ObjectInfo(len(body), obj.get("ContentType"), dict(obj.get("Metadata", {})))
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def put_once(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> bool:
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                Metadata=metadata, IfNoneMatch="*")
+        except ClientError as exc:
+            # 409 ConditionalRequestConflict: a concurrent write to the same key won; either way it exists.
+            if _code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                return False
+            raise
+        return True
 
     def presign_post(
         self, key: str, content_type: str, min_bytes: int, max_bytes: int, metadata: dict[str, str], expires_in: int
@@ -112,6 +149,10 @@ class SESMailer:
         return response["MessageId"]
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 def db_url_from_secret(secrets: Any, secret_arn: str, host: str | None, database: str) -> str:
     """Build a MySQL URL from an RDS-style Secrets Manager secret (username, password, host, port)."""
     secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
@@ -133,7 +174,9 @@ class SQSJobSource:
             QueueUrl=self.url, MaxNumberOfMessages=min(max_jobs, 10), WaitTimeSeconds=wait_s,
             AttributeNames=["ApproximateReceiveCount"],
         )
-        return [ReceivedMessage(m["MessageId"], m["ReceiptHandle"], m["Body"]) for m in response.get("Messages", [])]
+        return [ReceivedMessage(m["MessageId"], m["ReceiptHandle"], m["Body"],
+                                int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")))
+                for m in response.get("Messages", [])]
 
     def delete(self, receipts: list[str]) -> None:
         for start in range(0, len(receipts), 10):

@@ -52,6 +52,7 @@ class RetentionRepository:
         with self._db.transaction():
             self._db.execute(_ERASE_FACES.format(photos="%s"), (photo_id,))
             self._db.execute(
-                "UPDATE photos SET erased_at = %s, contact = NULL, place = NULL, lat = NULL, lon = NULL WHERE id = %s",
+                "UPDATE photos SET erased_at = %s, contact = NULL, place = NULL, lat = NULL, lon = NULL, dedup_key = NULL"
+                " WHERE id = %s",
                 (to_db(at), photo_id),
             )
