@@ -1,7 +1,14 @@
-"""The GPU worker loop: jobs queue -> download, decode, detect, align, embed (batched) -> faces queue."""
+"""The GPU worker loop: jobs queue -> download, decode, detect, align, embed (batched) -> faces queue.
+
+One photo fails alone: whatever goes wrong with one photo (gone from storage, not what ingest checked,
+undecodable, crashing the engine) gives that photo a `failed` result naming the stage, and the rest of its
+batch is processed. A passing fault (storage throttling, an engine that fails every photo) leaves the job
+for SQS to deliver again, until its last delivery, which fails it with the reason.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,15 +18,19 @@ from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter, ValidationError
 
 from facetrace.config import Settings
-from facetrace.messages import Face, FacesResult, Job
-from facetrace.ports import MessageSource, ObjectStore, Queue, ReceivedMessage
+from facetrace.messages import Face, FacesResult, FailedStage, Job
+from facetrace.ports import MessageSource, ObjectMissing, ObjectStore, Queue, ReceivedMessage
 from gpu_worker.engine import FaceEngine, to_message
+from gpu_worker.heartbeat import Heartbeat
 from gpu_worker.image import ImageError, decode_image
-from gpu_worker.jobs import Heartbeat
 
-logger = Logger(service="gpu_worker")
+logger = Logger(child=True)
 
 _FACES = TypeAdapter(list[Face])
+# A job left for another delivery comes back after this long (a passing fault may take a while to pass).
+RETRY_DELAY_S = 60
+# Back-off of the loop itself when the queue or the network fails.
+MAX_BACKOFF_S = 30
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class WorkerConfig:
     max_faces: int
     max_pixels: int
     max_message_bytes: int
+    max_receives: int = 3
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WorkerConfig":
@@ -40,6 +52,7 @@ class WorkerConfig:
             batch_size=settings.worker_batch_size, wait_s=settings.worker_wait_s,
             visibility_s=settings.worker_visibility_s, max_faces=settings.max_faces_per_image,
             max_pixels=settings.max_image_pixels, max_message_bytes=settings.max_message_bytes,
+            max_receives=settings.max_receives,
         )
 
 
@@ -48,7 +61,14 @@ class _Item:
     received: ReceivedMessage
     job: Job
     image: np.ndarray | None = None
+    shape: tuple[int, int] = (0, 0)
+    faces: list | None = None
+    stage: FailedStage | None = None
     error: str | None = None
+    retry: bool = False
+
+    def fail(self, stage: FailedStage, error: str) -> None:
+        self.stage, self.error, self.image = stage, error[:1000], None
 
 
 class Worker:
@@ -61,79 +81,124 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         """Poll until stop is set; the batch in hand is always finished (or left to retry) first."""
         logger.info("worker started", extra={"model": self.engine.model.name, "providers": self.engine.providers})
+        backoff = 1.0
         while not stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+                backoff = 1.0
+            except Exception:
+                # The queue or the network, never a photo: photos fail inside poll_once. Wait and go on.
+                logger.exception("poll failed; retrying", extra={"backoff_s": backoff})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
         logger.info("worker stopped")
 
     def poll_once(self) -> int:
-        """Receive one batch and process it; return how many jobs were completed."""
+        """Receive one batch and process it; return how many jobs reached a result."""
         received = self.jobs.receive(self.config.batch_size, self.config.wait_s)
         items = [item for item in map(self._parse, received) if item is not None]
         if not items:
             return 0
         with Heartbeat(self.jobs, [i.received.receipt for i in items], self.config.visibility_s):
             list(self._pool.map(self._load, items))
-            done = self._process(items)
+            self._analyse([i for i in items if i.image is not None])
+            done = [i for i in items if not i.retry and self._send_safely(i)]
         self.jobs.delete([i.received.receipt for i in done])
+        later = [i.received.receipt for i in items if i.retry]
+        if later:
+            self.jobs.extend(later, RETRY_DELAY_S)
         return len(done)
 
     def _parse(self, received: ReceivedMessage) -> _Item | None:
         try:
             return _Item(received, Job.model_validate_json(received.body))
         except ValidationError as exc:
-            # Left on the queue: after three receives it lands in the dead-letter queue.
+            # Released at once: after its last receive SQS moves it to the dead-letter queue, whose
+            # function finds the photo it names, if any, and records it as failed.
             logger.error("unreadable job", extra={"message_id": received.message_id, "error": str(exc)[:500]})
+            self.jobs.extend([received.receipt], 0)
             return None
 
     def _load(self, item: _Item) -> None:
         try:
-            item.image = decode_image(self.objects.get(item.job.key), self.config.max_pixels)
-        except ImageError as exc:
-            item.error = f"cannot decode image: {exc}"
-
-    def _process(self, items: list[_Item]) -> list[_Item]:
-        ready = [i for i in items if i.image is not None]
+            data = self.objects.get(item.job.key)
+        except ObjectMissing:
+            item.fail("fetch", "the photo was removed from storage before it could be processed")
+            return
+        except Exception as exc:
+            self._passing_fault(item, "fetch", f"cannot read the photo: {type(exc).__name__}: {exc}")
+            return
+        if item.job.sha256 and hashlib.sha256(data).hexdigest() != item.job.sha256:
+            item.fail("fetch", "the stored photo is not the one that was checked (SHA-256 differs)")
+            return
         try:
-            faces = self.engine.analyse([i.image for i in ready], self.config.max_faces) if ready else []
+            item.image = decode_image(data, self.config.max_pixels)
+            item.shape = item.image.shape[:2]
+        except ImageError as exc:
+            item.fail("decode", f"cannot decode image: {exc}")
+        except Exception as exc:  # a decoder bug must cost this photo only
+            logger.exception("decoder crashed", extra={"photo_id": item.job.photo_id})
+            item.fail("decode", f"cannot decode image: {type(exc).__name__}: {exc}")
+
+    def _passing_fault(self, item: _Item, stage: FailedStage, error: str) -> None:
+        logger.warning("job failed", extra={"photo_id": item.job.photo_id, "stage": stage, "error": error[:300],
+                                            "receive_count": item.received.receive_count})
+        if item.received.receive_count >= self.config.max_receives:
+            item.fail(stage, error)
+        else:
+            item.retry, item.image = True, None
+
+    def _analyse(self, ready: list[_Item]) -> None:
+        if not ready:
+            return
+        try:
+            found = self.engine.analyse([i.image for i in ready], self.config.max_faces)
         except Exception:
             # One bad image must not fail its whole batch: retry one by one so only the culprit fails.
             logger.exception("batch failed; retrying jobs one at a time", extra={"jobs": len(ready)})
-            return [i for i in items if i.image is None and self._send_safely(i, None)] + self._one_by_one(ready)
-        by_item = dict(zip(map(id, ready), faces))
-        return [i for i in items if self._send_safely(i, by_item.get(id(i)))]
+            found = self._one_by_one(ready)
+        for item, faces in zip(ready, found):
+            item.faces, item.image = faces, None
 
-    def _one_by_one(self, items: list[_Item]) -> list[_Item]:
-        done = []
+    def _one_by_one(self, items: list[_Item]) -> list:
+        found, errors = [], {}
         for item in items:
             try:
-                faces = self.engine.analyse([item.image], self.config.max_faces)[0]
-            except Exception:
-                logger.exception("job failed", extra={"photo_id": item.job.photo_id})
-                continue
-            if self._send_safely(item, faces):
-                done.append(item)
-        return done
+                found.append(self.engine.analyse([item.image], self.config.max_faces)[0])
+            except Exception as exc:
+                logger.exception("job failed", extra={"photo_id": item.job.photo_id, "stage": "faces"})
+                found.append(None)
+                errors[id(item)] = f"face detection failed: {type(exc).__name__}: {exc}"
+        engine_works = len(errors) < len(items)
+        for item in items:
+            if id(item) in errors and engine_works:
+                item.fail("faces", errors[id(item)])  # the others went through: this photo is the cause
+            elif id(item) in errors:
+                self._passing_fault(item, "faces", errors[id(item)])
+        return found
 
-    def _send_safely(self, item: _Item, faces) -> bool:
+    def _send_safely(self, item: _Item) -> bool:
         try:
-            self._send(item, faces)
+            self._send(item)
             return True
         except Exception:
             logger.exception("could not send result", extra={"photo_id": item.job.photo_id})
             return False
 
-    def _send(self, item: _Item, faces) -> None:
-        if item.error is not None:
-            result = FacesResult(job=item.job, status="failed", error=item.error)
+    def _send(self, item: _Item) -> None:
+        if item.stage is not None:
+            result = FacesResult(job=item.job, status="failed", error=item.error, stage=item.stage)
         else:
-            h, w = item.image.shape[:2]
-            messages = [to_message(f, n) for n, f in enumerate(faces or [])]
-            result = FacesResult(job=item.job, status="ok", model=self.engine.model, image_width=w, image_height=h, faces=messages)
+            messages = [to_message(f, n) for n, f in enumerate(item.faces or [])]
+            h, w = item.shape
+            result = FacesResult(job=item.job, status="ok", model=self.engine.model, image_width=w, image_height=h,
+                                 faces=messages)
         body = result.model_dump_json()
         if len(body.encode()) > self.config.max_message_bytes:
             body = self._offload(result)
         self.faces.send(body, dedup_id=item.job.photo_id)
-        logger.info("job done", extra={"photo_id": item.job.photo_id, "faces": len(result.faces), "status": result.status})
+        logger.info("job done", extra={"photo_id": item.job.photo_id, "faces": len(result.faces),
+                                       "status": result.status, "stage": result.stage})
 
     def _offload(self, result: FacesResult) -> str:
         key = f"results/{result.job.photo_id}.{result.model.name}.json"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+import hashlib
+import threading
 import uuid
+from dataclasses import replace
 
 import numpy as np
 from pydantic import TypeAdapter
@@ -42,10 +43,10 @@ class FakeEngine:
 class Rig:
     """A worker on fakes, with jobs for the given images (bytes, or None for an unreadable body)."""
 
-    def __init__(self, uploads: list[bytes | None], **config) -> None:
+    def __init__(self, uploads: list[bytes | None], receive_count: int = 1, engine=None, **config) -> None:
         self.objects = fakes.FakeObjects()
         self.faces = fakes.FakeQueue()
-        self.engine = FakeEngine()
+        self.engine = engine or FakeEngine()
         self.jobs: list[Job | None] = []
         bodies = []
         for data in uploads:
@@ -54,11 +55,12 @@ class Rig:
                 bodies.append('{"photo_id": 42, "kind": "selfie"}')
                 continue
             photo_id = str(uuid.uuid4())
-            job = Job(photo_id=photo_id, kind=PhotoKind.SIGHTING, bucket="uploads", key=f"sightings/{photo_id}")
+            job = Job(photo_id=photo_id, kind=PhotoKind.SIGHTING, bucket="uploads", key=f"sightings/{photo_id}",
+                      sha256=hashlib.sha256(data).hexdigest())
             self.objects.add(job.key, data)
             self.jobs.append(job)
             bodies.append(job.model_dump_json())
-        self.source = fakes.FakeMessageSource(bodies)
+        self.source = fakes.FakeMessageSource(bodies, receive_count)
         self.worker = Worker(self.engine, self.source, self.faces, self.objects, replace(WorkerConfig.from_settings(Settings()), **config))
 
     def results(self) -> dict[str, FacesResult]:
@@ -124,26 +126,124 @@ def test_small_result_travels_in_the_message():
     assert not any(k.startswith("results/") for k in rig.objects.objects)
 
 
-def test_engine_crash_on_a_batch_leaves_only_the_culprit_undeleted():
+def test_engine_crash_on_one_photo_fails_that_photo_alone():
     # GIVEN three photos, the middle one crashing the engine
     rig = Rig([images.jpeg(120, 90), images.jpeg(CULPRIT_WIDTH, 90), images.jpeg(120, 90, seed=2)])
     # WHEN the worker polls once
     done = rig.worker.poll_once()
-    # THEN the batch is retried one by one: the others complete, the culprit is left for SQS to retry
+    # THEN the batch is retried one by one: the others complete, the culprit gets a failed result at "faces"
     assert rig.engine.batches == [3, 1, 1, 1]
-    assert done == 2
-    assert set(rig.results()) == {rig.jobs[0].photo_id, rig.jobs[2].photo_id}
-    assert sorted(rig.source.deleted) == ["r0", "r2"]
+    assert done == 3
+    results = rig.results()
+    assert [results[j.photo_id].status for j in rig.jobs] == ["ok", "failed", "ok"]
+    culprit = results[rig.jobs[1].photo_id]
+    assert culprit.stage == "faces" and "illegal memory access" in culprit.error
+    assert sorted(rig.source.deleted) == ["r0", "r1", "r2"]
 
 
-def test_unreadable_job_body_is_left_on_the_queue():
+class BrokenEngine(FakeEngine):
+    """An engine that fails every photo (a lost GPU, say): no photo is to blame."""
+
+    def analyse(self, images_, max_faces: int):
+        self.batches.append(len(images_))
+        raise RuntimeError("CUDA error: device lost")
+
+
+def test_engine_failing_every_photo_leaves_the_jobs_for_a_later_delivery():
+    # GIVEN a worker whose engine fails every photo, on a first delivery
+    rig = Rig([images.jpeg(seed=i) for i in range(3)], engine=BrokenEngine())
+    # WHEN it polls once
+    done = rig.worker.poll_once()
+    # THEN no photo is failed for the engine's fault: every job is given back to the queue for later
+    assert done == 0 and rig.faces.sent == [] and rig.source.deleted == []
+    assert rig.source.released == {"r0": 60, "r1": 60, "r2": 60}
+
+
+def test_engine_failing_on_the_last_delivery_fails_the_photos_with_the_reason():
+    # GIVEN the same broken engine, on the last delivery the queue allows
+    rig = Rig([images.jpeg(seed=i) for i in range(2)], engine=BrokenEngine(), receive_count=3)
+    # WHEN it polls once
+    rig.worker.poll_once()
+    # THEN each photo gets its final state now, instead of waiting in a dead-letter queue
+    assert {r.status for r in rig.results().values()} == {"failed"}
+    assert all(r.stage == "faces" and "device lost" in r.error for r in rig.results().values())
+    assert sorted(rig.source.deleted) == ["r0", "r1"]
+
+
+def test_photo_deleted_before_the_worker_fails_alone_at_fetch():
+    # GIVEN two jobs whose first photo was removed from the bucket after ingest
+    rig = Rig([images.jpeg(seed=1), images.jpeg(seed=2)])
+    del rig.objects.objects[rig.jobs[0].key]
+    # WHEN the worker polls once
+    rig.worker.poll_once()
+    # THEN that photo fails at "fetch" with the reason, and the other is processed
+    gone, good = (rig.results()[j.photo_id] for j in rig.jobs)
+    assert (gone.status, gone.stage) == ("failed", "fetch") and "removed from storage" in gone.error
+    assert good.status == "ok"
+    assert sorted(rig.source.deleted) == ["r0", "r1"]
+
+
+def test_photo_that_is_not_the_checked_bytes_is_refused():
+    # GIVEN a job whose object no longer holds the bytes ingest checked
+    rig = Rig([images.jpeg(seed=1)])
+    rig.objects.add(rig.jobs[0].key, images.jpeg(seed=9))
+    # WHEN the worker polls once
+    rig.worker.poll_once()
+    # THEN the photo fails at "fetch" instead of being matched as if it were the evidence
+    [result] = rig.results().values()
+    assert (result.status, result.stage) == ("failed", "fetch") and "SHA-256" in result.error
+    assert rig.engine.batches == []
+
+
+class FlakyObjects(fakes.FakeObjects):
+    """Storage that throttles every read."""
+
+    def get(self, key: str) -> bytes:
+        raise ConnectionError("SlowDown: please reduce your request rate")
+
+
+def test_storage_fault_leaves_the_job_for_later_and_the_rest_of_the_batch_goes_on():
+    # GIVEN a batch whose storage throttles reads
+    rig = Rig([images.jpeg(seed=1)])
+    rig.worker.objects = FlakyObjects()
+    # WHEN the worker polls once on a first delivery
+    rig.worker.poll_once()
+    # THEN the job is not failed but given back for a later delivery
+    assert rig.faces.sent == [] and rig.source.released == {"r0": 60}
+
+
+def test_worker_loop_survives_a_queue_outage():
+    # GIVEN a worker whose queue fails once, then has a job
+    rig = Rig([images.jpeg()])
+    calls = []
+    real_receive = rig.source.receive
+
+    def receive(max_jobs, wait_s):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("sqs unreachable")
+        if len(calls) >= 3:
+            stop.set()
+        return real_receive(max_jobs, wait_s)
+
+    rig.source.receive = receive
+    stop = threading.Event()
+    # WHEN it runs
+    rig.worker.run(stop)
+    # THEN it kept going after the outage and processed the job
+    assert len(rig.results()) == 1
+
+
+def test_unreadable_job_body_is_released_at_once_for_the_dead_letter_queue():
     # GIVEN an unreadable message between two good jobs
     rig = Rig([images.jpeg(), None, images.jpeg(seed=1)])
     # WHEN the worker polls once
     rig.worker.poll_once()
-    # THEN the good jobs are done and deleted, the unreadable one is not (it will be dead-lettered)
+    # THEN the good jobs are done and deleted; the unreadable one is given back at once (it will be
+    # dead-lettered after its last receive instead of waiting out the visibility timeout each time)
     assert len(rig.faces.sent) == 2
     assert sorted(rig.source.deleted) == ["r0", "r2"]
+    assert rig.source.released == {"r1": 0}
 
 
 def test_result_that_cannot_be_sent_is_not_deleted():

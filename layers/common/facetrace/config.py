@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     worker_batch_size: int = 10
     worker_wait_s: int = 20
     worker_visibility_s: int = 300
+    stuck_after_hours: int = Field(default=100, ge=1, description="a photo still received this long after "
+                                   "arriving is failed by the sweep (the queues keep messages 96 h)")
+    max_receives: int = Field(default=3, ge=1, description="deliveries before a queue dead-letters a message "
+                              "(the template's maxReceiveCount); the last one fails a photo for good")
     pack: str = "dlib"
     pack_dir: str | None = None
     model_bucket: str | None = None
