@@ -1,7 +1,9 @@
-"""Dead-letter Lambda: jobs and faces DLQs -> mark the photo failed in MySQL with the stage that failed."""
+"""Dead-letter Lambda: every dead-letter queue -> a final state for the photo or alert a message names;
+hourly (EventBridge) -> the sweep that fails photos no queue holds any more."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
@@ -9,21 +11,30 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
 from facetrace.config import Settings
-from facetrace.deadletter import record_dead_letter
+from facetrace.deadletter import record_dead_letter, sweep_stuck_photos
+from facetrace.telemetry import count_failed_photos
 from facetrace.wiring import Wiring
 
-logger = Logger(service="deadletter")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
 
 
 def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     """The Lambda handler over the given wiring (tests pass their own)."""
     processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
+    settings = wiring.settings
 
     def record_handler(record: SqsRecordModel) -> None:
-        record_dead_letter(record.body, record.eventSourceARN.rsplit(":", 1)[-1], wiring.store)
+        queue = record.eventSourceARN.rsplit(":", 1)[-1]
+        outcome = record_dead_letter(record.body, queue, wiring.store, settings.max_receives)
+        count_failed_photos(stage for _, stage in outcome.failed)
 
     @logger.inject_lambda_context
     def handler(event: dict, context: Any) -> dict:
+        if event.get("source") == "aws.events":  # the hourly schedule
+            before = datetime.now(timezone.utc) - timedelta(hours=settings.stuck_after_hours)
+            failed = sweep_stuck_photos(wiring.store, before)
+            count_failed_photos(["pipeline"] * len(failed))
+            return {"failed": failed}
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
     return handler

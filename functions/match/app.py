@@ -13,10 +13,11 @@ from pydantic import Json, ValidationError
 from facetrace.config import Settings
 from facetrace.match import Thresholds, process_faces, search_batch
 from facetrace.messages import FacesResult, ModelInfo
+from facetrace.telemetry import count_failed_photos
 from facetrace.wiring import Wiring
 
-logger = Logger(service="match")
-metrics = Metrics(namespace="FaceTrace", service="match")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
+metrics = Metrics(namespace="FaceTrace")
 
 
 class FacesRecord(SqsRecordModel):
@@ -28,8 +29,8 @@ def _parsed(event: dict) -> list[FacesResult]:
     for record in event.get("Records", []):
         try:
             results.append(FacesResult.model_validate_json(record["body"]))
-        except (ValidationError, KeyError):
-            continue
+        except (ValidationError, KeyError, TypeError):
+            continue  # fails on its own in the record handler, with its reason
     return results
 
 
@@ -45,13 +46,15 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     @metrics.log_metrics
     def handler(event: dict, context: Any) -> dict:
         deps = wiring.match()
-        # One gallery search for the whole batch; records that do not parse fail on their own below.
+        # One gallery search for the whole batch; a record it could not search is searched on its own below.
         found = search_batch(_parsed(event), deps, thresholds)
 
         def record_handler(record: FacesRecord) -> None:
             result = record.body
             outcome = process_faces(result, deps, thresholds(result.model) if result.model else None, found)
             metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(outcome.alerts))
+            if outcome.failed_stage:
+                count_failed_photos([outcome.failed_stage])
 
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 

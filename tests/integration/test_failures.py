@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import boto3
+import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
@@ -131,10 +132,39 @@ def test_message_failing_three_times_goes_to_the_dlq_and_is_dropped_there(env, b
     assert env.store.db.query("SELECT COUNT(*) AS n FROM photos WHERE status = 'failed'")[0]["n"] == 0
 
 
+@pytest.mark.parametrize("bad_face", [
+    face(0, unit(1, dim=4)),
+    face(0, np.full(fakes.DIM, np.nan, dtype=np.float32)),
+    face(0, np.full(fakes.DIM, 3.0, dtype=np.float32)),
+], ids=["wrong-size", "nan", "not-unit-length"])
+def test_a_result_with_invalid_faces_fails_its_photo_at_once_and_alone(env, bad_face):
+    # GIVEN a batch of two results: a good one, and one whose embedding no pack could have produced
+    good, bad = _sighting(env.store), _sighting(env.store)
+    records = [events.sqs_record(fakes.faces_result(good, [face(0, unit(1, 1))]).model_dump_json(), env.faces.arn),
+               events.sqs_record(fakes.faces_result(bad, [bad_face]).model_dump_json(), env.faces.arn)]
+    # WHEN the match function handles the batch
+    response = match_handler(env.wiring)(events.sqs_event(*records), events.context("match"))
+    # THEN neither record is retried: the good photo is processed, the bad one failed at "match" with why
+    assert response == {"batchItemFailures": []}
+    assert env.store.get_photo(good.id).status is PhotoStatus.PROCESSED
+    photo = env.store.get_photo(bad.id)
+    assert (photo.status, photo.failed_stage) == (PhotoStatus.FAILED, "match")
+    assert "invalid face data" in photo.reason
+    # AND nothing of the bad photo was stored as a face
+    assert env.store.db.query("SELECT COUNT(*) AS n FROM faces WHERE photo_id = %s", (bad.id,))[0]["n"] == 0
+
+
 def test_recorded_photo_whose_faces_keep_failing_is_marked_failed_at_matching(env):
-    # GIVEN a recorded sighting whose faces message is broken (embedding shorter than the model's dimension)
-    p = _sighting(env.store)
-    env.send(env.faces, fakes.faces_result(p, [face(0, unit(1, dim=4))]).model_dump_json())
+    # GIVEN a recorded sighting whose faces message names a model whose size disagrees with its gallery
+    p, case = _sighting(env.store), fakes.stored_case(env.store)
+    reference = fakes.photo(PhotoKind.REFERENCE, case_id=case.id)
+    env.store.add_photo(reference)
+    env.store.add_faces(reference.id, fakes.MODEL, [face(0, unit(1))], [True])  # the gallery is 8-d
+    warm = _sighting(env.store)
+    env.send(env.faces, fakes.faces_result(warm, [face(0, unit(1))]).model_dump_json())
+    assert env.deliver(env.faces, match_handler(env.wiring)) == (1, set())
+    small = fakes.MODEL.model_copy(update={"dim": 4})
+    env.send(env.faces, fakes.faces_result(p, [face(0, unit(1, dim=4))], model=small).model_dump_json())
     # WHEN it is delivered until dead-lettered, then the dead-letter function runs on it
     assert len(_drive_until_dead(env, match_handler(env.wiring))) == MAX_RECEIVES
     assert env.store.get_photo(p.id).status is PhotoStatus.RECEIVED
@@ -142,7 +172,7 @@ def test_recorded_photo_whose_faces_keep_failing_is_marked_failed_at_matching(en
     # THEN the photo is failed with a reason naming the matching stage
     assert (delivered, failed) == (1, set())
     photo = env.store.get_photo(p.id)
-    assert photo.status is PhotoStatus.FAILED
+    assert (photo.status, photo.failed_stage) == (PhotoStatus.FAILED, "match")
     assert "at matching" in photo.reason and "3 failed attempts" in photo.reason
 
 
@@ -156,7 +186,7 @@ def test_dead_job_marks_its_recorded_photo_failed_at_detection(env):
     assert (delivered, failed) == (1, set())
     photo = env.store.get_photo(p.id)
     assert photo.status is PhotoStatus.FAILED
-    assert "face detection (worker)" in photo.reason
+    assert photo.failed_stage == "faces" and "face detection" in photo.reason
 
 
 def test_match_reports_only_the_bad_record_of_a_mixed_batch(env):

@@ -327,7 +327,7 @@ def test_functions_share_runtime_layer_and_settings_environment(template):
             assert name.removeprefix("FACETRACE_").lower() in Settings.model_fields, name
     assert {"FACETRACE_UPLOAD_BUCKET", "FACETRACE_JOBS_QUEUE_URL", "FACETRACE_FACES_QUEUE_URL",
             "FACETRACE_ALERTS_TOPIC_ARN", "FACETRACE_SMS_TOPIC_ARN", "FACETRACE_SENDER_EMAIL",
-            "FACETRACE_DB_SECRET_ARN", "FACETRACE_DB_HOST", "FACETRACE_DB_NAME", "POWERTOOLS_SERVICE_NAME",
+            "FACETRACE_DB_SECRET_ARN", "FACETRACE_DB_HOST", "FACETRACE_DB_NAME",
             "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"} <= set(variables)
     assert variables["FACETRACE_DB_HOST"] == {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "FaceTrace"
@@ -335,13 +335,15 @@ def test_functions_share_runtime_layer_and_settings_environment(template):
 
 def test_event_wiring(template):
     res = template["Resources"]
-    # GIVEN the ingest function  WHEN its events are read  THEN it gets sightings/, references/ and searches/ uploads
+    # GIVEN the ingest function  WHEN its events are read  THEN it gets every upload, and only uploads (the inbox)
     s3 = [e["Properties"] for e in res["IngestFunction"]["Properties"]["Events"].values() if e["Type"] == "S3"]
     assert all(e["Bucket"] == {"Ref": "UploadBucket"} and e["Events"] == "s3:ObjectCreated:*" for e in s3)
-    assert sorted(e["Filter"]["S3Key"]["Rules"][0]["Value"] for e in s3) == ["references/", "searches/", "sightings/"]
-    # AND the SQS consumers are the ones the pipeline describes
+    assert sorted(e["Filter"]["S3Key"]["Rules"][0]["Value"] for e in s3) == ["uploads/"]
+    # AND the SQS consumers are the ones the pipeline describes: every dead-letter queue is read
     assert sorted((fn, q) for fn, q, _ in sqs_events(template)) == [
-        ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "JobsDeadLetterQueue"),
+        ("DeadLetterFunction", "AlertsDeadLetterQueue"), ("DeadLetterFunction", "DeliveriesDeadLetterQueue"),
+        ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "IngestDeadLetterQueue"),
+        ("DeadLetterFunction", "JobsDeadLetterQueue"),
         ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue"), ("RecordFunction", "DeliveriesQueue")]
     # AND the alerts topic reaches the alerts queue raw, with a queue policy letting it
     sub = res["AlertsTopicSubscription"]["Properties"]
@@ -395,9 +397,10 @@ def test_every_consumed_queue_redrives_after_three_receives(template):
     consumed = {queue for _, queue, _ in sqs_events(template)} | {"JobsQueue"}
     queues = resources(template, "AWS::SQS::Queue")
     for queue in consumed:
-        # WHEN its redrive policy is read  THEN it dead-letters to a queue of this stack after 3 receives
+        # WHEN its redrive policy is read  THEN it dead-letters to a queue of this stack after 3 receives, or,
+        # for a dead-letter queue (whose messages arrive with 3 receives already counted), after 5 more
         redrive = queues[queue]["Properties"]["RedrivePolicy"]
-        assert redrive["maxReceiveCount"] == 3, queue
+        assert redrive["maxReceiveCount"] == (8 if queue.endswith("DeadLetterQueue") else 3), queue
         target = redrive["deadLetterTargetArn"]["Fn::GetAtt"]
         assert target[1] == "Arn" and target[0] in queues and target[0] != queue
 

@@ -1,45 +1,183 @@
-"""Dead letters: a message that failed repeatedly marks its photo as failed, with where it failed."""
+"""Dead letters: whatever a queue gave up on is traced to its photo or alert, which then gets a final state.
+
+A dead message may be anything: a valid message, another version, an extra field, a Lambda on-failure record
+wrapping an S3 event, an SNS envelope, or not JSON at all. Every photo id or upload key it names is looked up;
+a photo still on its way becomes `failed` with the stage that gave up (a photo ingest never recorded is
+recorded, failed); an alert that could not be delivered gets a failed delivery. The sweep is the last net:
+a photo still `received` long after any queue could hold its message is failed too.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
-from pydantic import ValidationError
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator, Protocol
 
-from facetrace.messages import FacesResult, Job
-from facetrace.photo import PhotoStatus, PhotoStore
+from aws_lambda_powertools import Logger
+
+from facetrace.delivery import DeliveryStore
+from facetrace.messages import DeliveryRecord, PhotoKind
+from facetrace.photo import Photo, PhotoStatus, PhotoStore, parse_key, parse_upload_key
 
 logger = Logger(child=True)
 
-STAGES = {"jobs": "face detection (worker)", "faces": "matching"}
+# The queue a dead-letter queue serves -> the stage that gave up on its messages.
+STAGES = {"ingest": "ingest", "jobs": "faces", "faces": "match", "alerts": "notify", "deliveries": "record"}
+STAGE_NAMES = {"ingest": "checking the upload", "faces": "face detection", "match": "matching",
+               "notify": "notification", "record": "recording a delivery", "pipeline": "the pipeline"}
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID_FIELDS = ("photo_id", "receipt_id", "sighting_id", "search_id")
+MAX_REFERENCES = 20  # a dead message names one photo; a few more is noise, never worth many queries
+MAX_DEPTH = 32
 
 
-def record_dead_letter(body: str, queue_name: str, photos: PhotoStore, attempts: int = 3) -> str | None:
-    """Mark the message's photo as failed with a reason; return the photo id, or None if the message is unreadable."""
-    photo_id = photo_id_of(body)
-    photo = photos.get_photo(photo_id) if photo_id else None
-    if photo is None:
-        logger.error("dead letter for no known photo", extra={"queue": queue_name, "body": body[:500]})
-        return None
-    if photo.status in (PhotoStatus.PROCESSED, PhotoStatus.REJECTED):
-        return photo.id  # a later attempt succeeded after all
-    stage = STAGES.get(_stage_key(queue_name), queue_name)
-    reason = f"gave up after {attempts} failed attempts at {stage}; see the logs for photo {photo.id}"
-    photos.set_photo_status(photo.id, PhotoStatus.FAILED, reason=reason)
-    logger.warning("photo failed", extra={"photo_id": photo.id, "queue": queue_name})
-    return photo.id
+class DeadLetterStore(PhotoStore, DeliveryStore, Protocol):
+    def alert_exists(self, alert_id: str) -> bool: ...
+
+    def stuck_photos(self, before: datetime, limit: int) -> list[Photo]:
+        """Photos still `received` that arrived before `before`, oldest first."""
+        ...
 
 
-def photo_id_of(body: str) -> str | None:
-    """The photo a pipeline message is about, whichever stage it belongs to."""
-    for model in (Job, FacesResult):
-        try:
-            parsed = model.model_validate_json(body)
-        except ValidationError:
-            continue
-        return parsed.photo_id if isinstance(parsed, Job) else parsed.job.photo_id
-    return None
+@dataclass
+class DeadLetterOutcome:
+    """What one dead message changed: photos failed (id, stage) and alerts marked undelivered."""
+
+    stage: str
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
 
 
-def _stage_key(queue_name: str) -> str:
+def record_dead_letter(body: str, queue_name: str, store: DeadLetterStore, attempts: int = 3) -> DeadLetterOutcome:
+    """Give the photos (or alert) a dead message names a final state; unreadable messages are only logged."""
+    stage = stage_of(queue_name)
+    outcome = DeadLetterOutcome(stage)
+    if stage == "record":
+        _record_again(body, store)
+    elif stage == "notify":
+        outcome.alerts = _undelivered(body, store, attempts)
+    else:
+        outcome.failed = _fail_photos(body, stage, store, attempts)
+    if not outcome.failed and not outcome.alerts and stage != "record":
+        logger.error("dead letter names nothing on record", extra={"queue": queue_name, "body": body[:500]})
+    return outcome
+
+
+def stage_of(queue_name: str) -> str:
+    """The stage whose messages a dead-letter queue holds, from its name (<stack>-<queue>-dlq[.fifo])."""
     name = queue_name.removesuffix(".fifo").removesuffix("-dlq")
-    return name.rsplit("-", 1)[-1]
+    return STAGES.get(name.rsplit("-", 1)[-1], "pipeline")
+
+
+def _fail_photos(body: str, stage: str, store: DeadLetterStore, attempts: int) -> list[tuple[str, str]]:
+    reason = f"gave up after {attempts} failed attempts at {STAGE_NAMES[stage]}"
+    failed = []
+    for photo_id, key in photo_references(body):
+        photo = store.get_photo(photo_id)
+        if photo is None and key is not None and stage == "ingest":
+            changed = _record_failed_upload(photo_id, key, reason, store)
+        elif photo is not None:
+            changed = store.fail_photo(photo_id, stage, f"{reason}; see the logs for photo {photo_id}")
+        else:
+            continue
+        logger.warning("dead letter", extra={"photo_id": photo_id, "stage": stage, "changed": changed})
+        if changed:
+            failed.append((photo_id, stage))
+    return failed
+
+
+def _record_failed_upload(photo_id: str, key: str, reason: str, store: DeadLetterStore) -> bool:
+    # Ingest never recorded it: record it now, failed, so its receipt says so and nobody waits for it.
+    kind, _, case_id = parse_upload_key(key)
+    photo = Photo(id=photo_id, kind=kind, case_id=case_id if kind is PhotoKind.REFERENCE else None,
+                  s3_key=key.removeprefix("uploads/"), status=PhotoStatus.FAILED, failed_stage="ingest",
+                  reason=reason)
+    return store.add_photo(photo)
+
+
+def _undelivered(body: str, store: DeadLetterStore, attempts: int) -> list[str]:
+    alerts = []
+    for alert_id in _ids_in(body, ("alert_id",)):
+        if store.alert_exists(alert_id):
+            store.record_delivery(alert_id, "email", "(all recipients)", False, None,
+                                  f"notification gave up after {attempts} failed attempts")
+            logger.warning("alert undelivered", extra={"alert_id": alert_id})
+            alerts.append(alert_id)
+    return alerts
+
+
+def _record_again(body: str, store: DeadLetterStore) -> None:
+    try:
+        record = DeliveryRecord.model_validate_json(body)
+    except ValueError:
+        logger.error("dead delivery report is unreadable", extra={"body": body[:500]})
+        return
+    store.record_delivery(record.alert_id, record.channel, record.recipient, record.ok, record.provider_id,
+                          record.error)
+
+
+def sweep_stuck_photos(store: DeadLetterStore, before: datetime, limit: int = 1000) -> list[str]:
+    """Fail every photo still `received` that arrived before `before` (no queue holds its message any more)."""
+    failed = []
+    for photo in store.stuck_photos(before, limit):
+        reason = f"no result since {photo.id} arrived; every queue would have delivered or dead-lettered it by now"
+        if store.fail_photo(photo.id, "pipeline", reason):
+            failed.append(photo.id)
+    if failed:
+        logger.warning("stuck photos failed", extra={"photos": len(failed), "before": before.isoformat()})
+    return failed
+
+
+def photo_references(body: str) -> list[tuple[str, str | None]]:
+    """(photo id, upload key or None) for every photo a message may name, most specific first."""
+    found: dict[str, str | None] = {}
+    for value in _strings(_loads(body)):
+        for photo_id, key in _as_reference(value):
+            if found.get(photo_id) is None:
+                found[photo_id] = key
+    for match in _UUID.finditer(body.lower()):
+        found.setdefault(match.group(), None)
+    return list(found.items())[:MAX_REFERENCES]
+
+
+def _as_reference(value: tuple[str | None, str]) -> Iterator[tuple[str, str | None]]:
+    name, text = value
+    for parse in (parse_upload_key, parse_key):
+        try:
+            kind, photo_id, _ = parse(text)
+        except ValueError:
+            continue
+        yield photo_id, text if parse is parse_upload_key else None
+        return
+    if name in _ID_FIELDS and _UUID.fullmatch(text):
+        yield text, None
+
+
+def _ids_in(body: str, names: tuple[str, ...]) -> list[str]:
+    named = [text for name, text in _strings(_loads(body)) if name in names and _UUID.fullmatch(text)]
+    return list(dict.fromkeys(named + _UUID.findall(body.lower())))[:MAX_REFERENCES]
+
+
+def _loads(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _strings(data: Any, name: str | None = None, depth: int = 0) -> Iterator[tuple[str | None, str]]:
+    """Every string in a JSON value with the key it sits under; JSON inside strings (SNS envelopes) is opened."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, str(key), depth + 1)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _strings(value, name, depth + 1)
+    elif isinstance(data, str):
+        yield name, data
+        if data[:1] in "{[" and (inner := _loads(data)) is not None:
+            yield from _strings(inner, name, depth + 1)

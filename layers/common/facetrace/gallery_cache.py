@@ -46,6 +46,9 @@ class GalleryCache:
     def current(self, model_name: str, dim: int) -> LiveGallery:
         """The model's gallery as of now: closed cases are already gone, new references already in."""
         live = self._live.get(model_name) or self._cold_start(model_name, dim)
+        if live.dim != dim:
+            # A pack changed its embedding size without changing its name: never mix the two.
+            raise ValueError(f"model {model_name} has {live.dim}-d faces in this gallery, not {dim}-d")
         self._live[model_name] = live
         mark = self._source.gallery_watermark(model_name)
         if mark != live.watermark:

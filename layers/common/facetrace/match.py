@@ -28,6 +28,8 @@ logger = Logger(child=True)
 MAX_CASES = 10
 # In a reference photo with several good faces, the missing person's must be at least this much larger.
 DOMINANT_AREA_RATIO = 2.0
+# Embeddings arrive L2-normalised as float32; anything further off was not produced by a pack.
+UNIT_TOLERANCE = 1e-2
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class MatchOutcome:
     faces: int = 0
     matches: int = 0
     alerts: list[str] = field(default_factory=list)
+    failed_stage: str | None = None  # set when this photo failed (now, or at an earlier stage)
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,10 @@ def process_faces(
     if photo is None:
         raise LookupError(f"photo {result.job.photo_id} is not recorded")
     if result.status == "failed" or result.model is None:
-        deps.photos.set_photo_status(photo.id, PhotoStatus.FAILED, reason=result.error or "worker failed")
-        return MatchOutcome(photo.id)
+        return _failed(photo, result.stage or "faces", result.error or "the worker gave no reason", deps)
+    problem = invalid_faces(result)
+    if problem is not None:
+        return _failed(photo, "match", f"invalid face data from the worker: {problem}", deps)
     thresholds = thresholds or Thresholds.of(result.model)
     if photo.kind is PhotoKind.REFERENCE:
         return _enrol(photo, result, deps, thresholds)
@@ -90,6 +95,42 @@ def process_faces(
         top = run_search(photo, result, deps.searches, deps.photos, deps.galleries, deps.objects, thresholds.match)
         return MatchOutcome(photo.id, faces=len(result.faces), matches=len(top))
     return _search(photo, result, deps, thresholds, found)
+
+
+def _failed(photo: Photo, stage: str, reason: str, deps: MatchDeps) -> MatchOutcome:
+    changed = deps.photos.fail_photo(photo.id, stage, reason)
+    logger.warning("photo failed", extra={"photo_id": photo.id, "stage": stage, "reason": reason[:300],
+                                          "changed": changed})
+    return MatchOutcome(photo.id, failed_stage=stage if changed else None)
+
+
+def invalid_faces(result: FacesResult) -> str | None:
+    """Why an ok result's faces cannot be stored or searched (size, values, length, indexes), or None."""
+    if result.status != "ok" or result.model is None:
+        return None
+    indexes = [f.index for f in result.faces]
+    if len(set(indexes)) != len(indexes):
+        return f"face indexes repeat: {indexes}"
+    for face in result.faces:
+        problem = _invalid_embedding(face, result.model)
+        if problem:
+            return f"face {face.index}: {problem}"
+    return None
+
+
+def _invalid_embedding(face: Face, model: ModelInfo) -> str | None:
+    try:
+        vector = face.embedding()
+    except ValueError as exc:  # bad base64 or a byte count that is not whole float32s
+        return f"embedding is unreadable ({exc})"
+    if vector.shape != (model.dim,):
+        return f"embedding has {vector.size} values; {model.name} gives {model.dim}"
+    if not np.all(np.isfinite(vector)):
+        return "embedding has values that are not finite numbers"
+    norm = float(np.linalg.norm(vector))
+    if abs(norm - 1.0) > UNIT_TOLERANCE:
+        return f"embedding is not of unit length ({norm:.4f})"
+    return None
 
 
 def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
@@ -143,21 +184,33 @@ Found = dict[tuple[str, int], list[Candidate]]  # (photo id, face index) -> cand
 
 def search_batch(results: list[FacesResult], deps: MatchDeps, thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
     """Search every usable sighting face of a whole batch in one matrix product per model."""
-    probes: dict[str, list[tuple[str, Face]]] = {}
+    probes: dict[tuple[str, int], list[tuple[str, Face]]] = {}
+    models: dict[tuple[str, int], ModelInfo] = {}
     for result in results:
-        # Results left in S3 (rare, very many faces) are searched on their own when processed.
-        if result.status == "ok" and result.model and result.job.kind is PhotoKind.SIGHTING and not result.faces_key:
+        # Results left in S3 (rare, very many faces) are searched on their own when processed; invalid ones
+        # fail alone when processed, so they never reach the shared matrix product.
+        if (result.status == "ok" and result.model and result.job.kind is PhotoKind.SIGHTING
+                and not result.faces_key and invalid_faces(result) is None):
+            key = (result.model.name, result.model.dim)
+            models[key] = result.model
             for face in result.faces:
                 if face.quality.usable_as_sighting:
-                    probes.setdefault(result.model.name, []).append((result.job.photo_id, face))
+                    probes.setdefault(key, []).append((result.job.photo_id, face))
     found: Found = {}
-    models = {r.model.name: r.model for r in results if r.model}
-    for name, faces in probes.items():
-        model = models[name]
-        gallery = deps.galleries.current(name, model.dim)
-        hits = gallery.search(np.stack([f.embedding() for _, f in faces]), thresholds(model).match, k=MAX_CASES)
-        found.update({(photo_id, f.index): h for (photo_id, f), h in zip(faces, hits)})
+    for key, faces in probes.items():
+        try:
+            found.update(_search_model(models[key], faces, deps, thresholds))
+        except Exception:
+            # e.g. a model whose size disagrees with its gallery: its photos are searched, and fail, one by one.
+            logger.exception("batch search failed", extra={"model": key[0], "dim": key[1], "faces": len(faces)})
     return found
+
+
+def _search_model(model: ModelInfo, faces: list[tuple[str, Face]], deps: MatchDeps,
+                  thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
+    gallery = deps.galleries.current(model.name, model.dim)
+    hits = gallery.search(np.stack([f.embedding() for _, f in faces]), thresholds(model).match, k=MAX_CASES)
+    return {(photo_id, f.index): h for (photo_id, f), h in zip(faces, hits)}
 
 
 def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds, found: Found | None) -> MatchOutcome:
@@ -167,7 +220,7 @@ def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thre
     outcome = MatchOutcome(photo.id, faces=len(probes))
     if probes:
         if found is None or any((photo.id, p.face.index) not in found for p in probes):
-            found = search_batch([result], deps, lambda _: thresholds)
+            found = _search_model(result.model, [(photo.id, p.face) for p in probes], deps, lambda _: thresholds)
         hits = [found[(photo.id, p.face.index)] for p in probes]
         deps.faces.add_matches([(p.id, c) for p, cands in zip(probes, hits) for c in cands])
         outcome.matches = sum(map(len, hits))

@@ -78,6 +78,9 @@ class AlertRepository:
             (alert_id,),
         )
 
+    def alert_exists(self, alert_id: str) -> bool:
+        return bool(self._db.query("SELECT 1 FROM alerts WHERE id = %s", (alert_id,)))
+
     def record_delivery(
         self, alert_id: str, channel: str, recipient: str, ok: bool, provider_id: str | None, error: str | None
     ) -> None:
