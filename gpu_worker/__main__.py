@@ -12,7 +12,7 @@ from facetrace.config import Settings
 from gpu_worker.packs import load_pack
 from gpu_worker.worker import Worker, WorkerConfig
 
-logger = Logger(service="gpu_worker")
+logger = Logger()  # POWERTOOLS_SERVICE_NAME (gpu-worker in the image), shared with the child loggers
 
 
 def build_worker(settings: Settings) -> Worker:

@@ -11,7 +11,7 @@ from facetrace.config import Settings
 from facetrace.db.migrate import migrate
 from facetrace.wiring import Wiring
 
-logger = Logger(service="migrate")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
 
 PHYSICAL_ID = "facetrace-schema"
 

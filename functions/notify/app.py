@@ -15,8 +15,8 @@ from facetrace.messages import AlertMessage
 from facetrace.notify import deliver_alert
 from facetrace.wiring import Wiring
 
-logger = Logger(service="notify")
-metrics = Metrics(namespace="FaceTrace", service="notify")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
+metrics = Metrics(namespace="FaceTrace")
 
 
 class AlertRecord(SqsRecordModel):

@@ -14,7 +14,7 @@ from facetrace.delivery import record_delivery
 from facetrace.messages import DeliveryRecord
 from facetrace.wiring import Wiring
 
-logger = Logger(service="record")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
 
 
 class DeliveryRecordModel(SqsRecordModel):

@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 from aws_lambda_powertools import Logger
 
-logger = Logger(service="gpu-worker", child=True)
+logger = Logger(child=True)
 
 # Fastest first; CPU last so a session always has somewhere to run.
 PREFERRED = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]

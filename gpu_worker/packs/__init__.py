@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from gpu_worker.engine import FaceEngine
 
-logger = Logger(service="gpu-worker", child=True)
+logger = Logger(child=True)
 
 Downloader = Callable[[str, str, str], None]  # (bucket, key, dest_path)
 
