@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -18,8 +19,14 @@ from tests.events import context
 
 def template_routes():
     """The API function's routes as the template declares them."""
+    return list(_template_routes())
+
+
+@functools.cache
+def _template_routes():
+    # Parsing the template takes a quarter of a second; tests build hundreds of gateways.
     template = load_template(REPO / "infra" / "template.yaml")
-    return routes_from_template(template["Resources"]["ApiFunction"])
+    return tuple(routes_from_template(template["Resources"]["ApiFunction"]))
 
 
 @dataclass
