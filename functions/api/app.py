@@ -157,7 +157,7 @@ def _invalid(error: RequestValidationError) -> Response:
     return _error(422, "invalid request", [_field_error(e) for e in error.errors()])
 
 
-def _unsupported(error: RequestUnsupportedContentType) -> Response:
+def _unsupported(error: Exception) -> Response:
     rule = "must be application/json"
     return _error(415, "unsupported content type", [FieldError(field="Content-Type", location="header", rule=rule)])
 
@@ -208,6 +208,12 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
         logger.exception("unhandled error", extra={**request_keys(), "error_type": type(e).__name__})
         return _error(500, "internal error")
 
+    def value_error(e: ValueError) -> Response:
+        # powertools parses multipart bodies itself, and a malformed one escapes it as a bare ValueError.
+        if app.current_event.headers.get("content-type", "").startswith("multipart/"):
+            return _unsupported(e)
+        return unexpected(e)
+
     app.exception_handler(RequestValidationError)(_invalid)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported)
     app.exception_handler(ServiceError)(lambda e: _error(e.status_code, e.msg))
@@ -219,6 +225,7 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
     app.exception_handler(CaseClosed)(lambda e: _error(409, str(e)))
     app.exception_handler(ShareRefused)(lambda e: _error(400, str(e)))
     app.exception_handler(StoreUnavailable)(store_unavailable)
+    app.exception_handler(ValueError)(value_error)
     app.exception_handler(Exception)(unexpected)
 
     @app.post("/sightings/upload", responses=_answers(201, "the upload form and receipt id", *BODY))

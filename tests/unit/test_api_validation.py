@@ -107,6 +107,19 @@ def test_a_body_that_is_not_json_by_content_type_is_415(scene, method, path):
         {"field": "Content-Type", "in": "header", "rule": "must be application/json"}]
 
 
+@pytest.mark.parametrize("content_type,body", [
+    ("application/xml", "<case/>"), ("multipart/form-data", "--x\r\n"), ("multipart/form-data; boundary=x", "garbage"),
+    ("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data\r\n\r\nJane\r\n--x--\r\n"),
+    ("application/x-www-form-urlencoded", "person_name=Jane&age=3"), ("application/x-www-form-urlencoded", "%%%"),
+])
+def test_a_body_of_another_kind_is_a_client_error(scene, content_type, body):
+    # GIVEN / WHEN a case is opened with a body that is not JSON, declared as such
+    status, _, answer = send(scene.api, "POST", "/cases", body, scene.a.id, content_type=content_type)
+    # THEN it is refused as the client's error, with a reason, and nothing is stored
+    assert 400 <= status < 500 and answer["errors"] and all(e["rule"] for e in answer["errors"])
+    assert len(scene.store.cases) == 1
+
+
 def test_the_size_limit_leaves_room_for_the_largest_valid_case(scene):
     # GIVEN the largest valid case, every character written as an escaped surrogate pair (12 characters each)
     emoji = "\\ud83d\\ude00"
