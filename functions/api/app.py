@@ -9,6 +9,7 @@ Every error answer has one shape, ErrorBody: {"statusCode", "message", "errors":
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, Callable, Literal
@@ -42,6 +43,7 @@ logger = Logger(service="api")
 # perhaps written as a 12-character escaped surrogate pair) stays under 64 KiB.
 MAX_BODY_CHARS = 128 * 1024
 MAX_JSON_DEPTH = 10
+MAX_INT_DIGITS = 30
 RETRY_AFTER_S = 5
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -99,7 +101,7 @@ def parse_body(text: str) -> dict:
     if len(text) > MAX_BODY_CHARS:
         raise BodyRejected(f"must be at most {MAX_BODY_CHARS} characters", 413)
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = json.loads(text, parse_constant=_no_constant, parse_int=_integer, parse_float=_finite)
     except BodyRejected:
         raise
     except json.JSONDecodeError as e:
@@ -115,6 +117,20 @@ def parse_body(text: str) -> dict:
 
 def _no_constant(name: str) -> float:
     raise BodyRejected(f"must be JSON: {name} is not a JSON number")
+
+
+def _integer(digits: str) -> int:
+    # Python refuses to convert over 4,300 digits with a bare ValueError; no field here needs more than a few.
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise BodyRejected(f"must not hold an integer of more than {MAX_INT_DIGITS} digits")
+    return int(digits)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BodyRejected(f"must not hold a number out of range ({text[:20]})")
+    return value
 
 
 def _check_tree(data: dict) -> None:

@@ -81,6 +81,8 @@ MALFORMED = [
     ("NaN", '{"age": NaN}', 400, "NaN is not a JSON number"),
     ("Infinity", '{"lat": Infinity}', 400, "Infinity is not a JSON number"),
     ("an unpaired surrogate", '{"person_name": "\\ud800"}', 400, "unpaired surrogate"),
+    ("a 5,000-digit integer", '{"age": ' + "9" * 5000 + "}", 400, "digits"),
+    ("a number out of range", '{"lat": 1e999}', 400, "out of range"),
     ("5 MB of notes", json.dumps({"person_name": "Jane", "notes": "x" * 5_000_000}), 413, "at most"),
 ]
 
@@ -151,7 +153,7 @@ INVALID = [
     ("POST", "/cases", {"person_name": "Jane", "age": -5}, "age"),
     ("POST", "/cases", {"person_name": "Jane", "age": 131}, "age"),
     ("POST", "/cases", {"person_name": "Jane", "age": 3e9}, "age"),
-    ("POST", "/cases", {"person_name": "Jane", "age": 10 ** 30}, "age"),
+    ("POST", "/cases", {"person_name": "Jane", "age": 10 ** 20}, "age"),
     ("POST", "/cases", {"person_name": "Jane", "age": 34.5}, "age"),
     ("POST", "/cases", {"person_name": "Jane", "age": "34"}, "age"),
     ("POST", "/cases", {"person_name": "Jane", "age": True}, "age"),
