@@ -88,7 +88,9 @@ class LocalGateway:
 
             payload = response.get("body") or ""
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-            return response["statusCode"], dict(response.get("headers") or {}), data
+            # API Gateway merges both header maps of a REST (v1) response; powertools fills multiValueHeaders.
+            headers = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
+            return response["statusCode"], {**headers, **(response.get("headers") or {})}, data
         return 404, {"Content-Type": "application/json"}, b'{"message":"Missing Authentication Token"}'
 
     def _handler_class(self):

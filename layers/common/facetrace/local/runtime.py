@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -38,6 +39,8 @@ class Source:
     function: str
     batch_size: int
     kind: str  # "sqs" (records batch) or "s3" (each message body is an S3 event)
+    attempts: int = 3  # s3: Lambda's asynchronous invocation tries an event 1 + MaximumRetryAttempts times
+    on_failure: str | None = None  # s3: the queue Lambda sends an event's failure record to after its last try
 
 
 class LocalRuntime:
@@ -76,8 +79,16 @@ class LocalRuntime:
                                       int(props.get("BatchSize", 10)), "sqs"))
         if lid in self.stack.s3_triggers():
             url = self.stack.physical[S3_EVENTS_QUEUE]
-            sources.append(Source(url, f"arn:aws:sqs:{self.stack.region}:local:{S3_EVENTS_QUEUE}", lid, 10, "s3"))
+            attempts, on_failure = self._async_config(lid)
+            sources.append(Source(url, f"arn:aws:sqs:{self.stack.region}:local:{S3_EVENTS_QUEUE}", lid, 10, "s3",
+                                  attempts, on_failure))
         return list({s.queue_url + s.function: s for s in sources}.values())
+
+    def _async_config(self, lid: str) -> tuple[int, str | None]:
+        config = self.stack.template["Resources"][lid]["Properties"].get("EventInvokeConfig", {})
+        destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queue = destination["Fn::GetAtt"][0] if isinstance(destination, dict) and "Fn::GetAtt" in destination else None
+        return 1 + int(config.get("MaximumRetryAttempts", 2)), self.stack.physical.get(queue) if queue else None
 
     def invoke(self, function: str, event: dict) -> dict:
         """Invoke one function's handler with an event, as Lambda would."""
@@ -116,7 +127,12 @@ class LocalRuntime:
 
     def _deliver_sqs(self, source: Source, messages: list[dict]) -> set[str]:
         event = {"Records": [_sqs_record(m, source, self.stack.region) for m in messages]}
-        response = self.invoke(source.function, event) or {}
+        try:
+            response = self.invoke(source.function, event) or {}
+        except Exception:
+            # Lambda retries the whole batch when the function raises (powertools does when every record failed).
+            logger.exception("invocation failed", extra={"function": source.function, "records": len(messages)})
+            return {m["MessageId"] for m in messages}
         return {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
 
     def _deliver_s3(self, source: Source, messages: list[dict]) -> set[str]:
@@ -128,10 +144,26 @@ class LocalRuntime:
             event = {"Records": [_as_s3_sends(r) for r in event["Records"]]}
             try:
                 self.invoke(source.function, event)
-            except Exception:
+            except Exception as exc:
                 logger.exception("ingest invocation failed", extra={"message_id": m["MessageId"]})
-                failed.add(m["MessageId"])
+                tries = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                if tries < source.attempts or source.on_failure is None:
+                    failed.add(m["MessageId"])
+                else:  # Lambda gives up on the event and sends its on-failure record
+                    self._send_failure(source, event, exc, tries)
         return failed
+
+    def _send_failure(self, source: Source, event: dict, exc: Exception, tries: int) -> None:
+        record = {
+            "version": "1.0", "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {"requestId": str(uuid.uuid4()), "condition": "RetriesExhausted",
+                               "approximateInvokeCount": tries,
+                               "functionArn": f"arn:aws:lambda:{self.stack.region}:123456789012:function:{source.function}"},
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": str(exc)[:1000], "errorType": type(exc).__name__},
+        }
+        self.stack.client("sqs").send_message(QueueUrl=source.on_failure, MessageBody=json.dumps(record))
 
 
 def _as_s3_sends(record: dict) -> dict:
