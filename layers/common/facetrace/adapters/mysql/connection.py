@@ -32,6 +32,7 @@ UNAVAILABLE_CODES = frozenset({
     1290, 1836,  # read-only: a failover is under way
     1927,  # connection killed
     2002, 2003, 2005, 2006, 2013, 2055,  # cannot connect, unknown host, gone away, lost connection
+    9501,  # RDS Proxy: timed out waiting to borrow a database connection
 })
 
 
