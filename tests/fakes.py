@@ -178,6 +178,8 @@ class MemoryStore:
         self.case_events: list[str] = []
         self.photo_created: dict[str, datetime] = {}  # photos.created_at; tests may back-date it
         self.refused: list[tuple[str, str | None, int | None, str]] = []
+        self.searches: dict[str, object] = {}
+        self.search_results: dict[str, list] = {}
         self.shares: set[tuple[str, str]] = set()
         self.audit: list[AuditEntry] = []
         self.delete_after: dict[str, datetime] = {}
@@ -409,6 +411,26 @@ class MemoryStore:
         row = self.deliveries.get((alert_id, channel, recipient))
         if row is None or not row["ok"]:
             self.deliveries[(alert_id, channel, recipient)] = {"ok": ok, "provider_id": provider_id, "error": error}
+
+
+    # SearchStore
+    def add_search(self, search) -> None:
+        self.searches[search.id] = search
+
+    def get_search(self, search_id: str):
+        return self.searches.get(search_id)
+
+    def visible_case_ids(self, agency_id: str) -> set[str]:
+        return {c.id for c in self.cases.values() if c.status is CaseStatus.OPEN and (
+            c.agency_id == agency_id or self.is_shared_with(c.id, agency_id))}
+
+    def complete_search(self, search_id, candidates, at) -> None:
+        self.search_results[search_id] = [c.model_copy(update={"person_name": self.cases[c.case_id].person_name})
+                                          for c in candidates]
+        self.searches[search_id] = self.searches[search_id].model_copy(update={"completed_at": at})
+
+    def search_candidates(self, search_id: str):
+        return list(self.search_results.get(search_id, []))
 
 
 # --- builders ------------------------------------------------------------------------------

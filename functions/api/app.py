@@ -37,7 +37,7 @@ from facetrace.subscription import NewSubscription, Subscription
 from facetrace.upload import ContentType, SightingDetails, UploadTicket, request_sighting_upload
 from facetrace.wiring import Wiring
 
-logger = Logger(service="api")
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
 
 # Every body this API takes is a small flat object: the largest valid one (4,000 characters of notes, each
 # perhaps written as a 12-character escaped surrogate pair) stays under 64 KiB.

@@ -23,31 +23,7 @@ JOHN = unit(0, 0, 0, 1)
 STRANGER = unit(0, 0, 0, 0, 1)
 
 
-class SearchMemory(fakes.MemoryStore):
-    """MemoryStore plus the SearchStore methods."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.searches: dict[str, Search] = {}
-        self.candidates: dict[str, list] = {}
-
-    def add_search(self, search: Search) -> None:
-        self.searches[search.id] = search
-
-    def get_search(self, search_id: str) -> Search | None:
-        return self.searches.get(search_id)
-
-    def visible_case_ids(self, agency_id: str) -> set[str]:
-        return {c.id for c in self.cases.values() if c.status.value == "open" and (
-            c.agency_id == agency_id or self.is_shared_with(c.id, agency_id))}
-
-    def complete_search(self, search_id, candidates, at) -> None:
-        self.candidates[search_id] = [c.model_copy(update={"person_name": self.cases[c.case_id].person_name})
-                                      for c in candidates]
-        self.searches[search_id] = self.searches[search_id].model_copy(update={"completed_at": at})
-
-    def search_candidates(self, search_id: str):
-        return list(self.candidates.get(search_id, []))
+SearchMemory = fakes.MemoryStore  # every fake store keeps searches too
 
 
 class World:

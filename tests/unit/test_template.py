@@ -703,6 +703,22 @@ def test_managed_secret_gives_a_proxy_url():
     assert url == "mysql://facetrace_admin:p%40ss%2Fw%3Ard@proxy.example:3306/facetrace?ssl=true"
 
 
+def test_unreachable_secrets_manager_is_an_unavailable_store():
+    from botocore.exceptions import EndpointConnectionError
+
+    from facetrace.adapters.aws import db_url_from_secret
+    from facetrace.errors import StoreUnavailable
+
+    # GIVEN Secrets Manager cannot be reached (its VPC endpoint is down, say)
+    class Secrets:
+        def get_secret_value(self, SecretId):
+            raise EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com")
+
+    # WHEN the database URL is built THEN the store is unavailable (answered 503), not a crash (500)
+    with pytest.raises(StoreUnavailable, match="credentials unavailable"):
+        db_url_from_secret(Secrets(), "arn:secret", "proxy.example", "facetrace")
+
+
 def test_agency_claim_is_declared_and_immutable(template):
     # GIVEN the user pool  WHEN its schema is read  THEN custom:agency_id exists and users cannot change it
     schema = {a["Name"]: a for a in template["Resources"]["AgencyUserPool"]["Properties"]["Schema"]}

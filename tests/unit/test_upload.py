@@ -71,14 +71,14 @@ def test_metadata_round_trips_through_s3(s3_objects):
     assert (details.lat, details.lon) == (DETAILS.lat, DETAILS.lon)
 
 
-def test_invalid_metadata_keeps_only_the_free_text_fields():
+def test_invalid_metadata_loses_only_the_invalid_fields():
     # GIVEN metadata tampered with outside the form: an impossible latitude and an unknown field
     metadata = {**encode_metadata(DETAILS), "lat": "123", "x-injected": "1"}
     # WHEN it is decoded
     details = decode_metadata(metadata)
-    # THEN the invalid values are dropped, the free text is kept
-    assert details.lat is None and details.taken_at is None
-    assert details.place == DETAILS.place
+    # THEN the invalid value and the unknown field are dropped, every valid detail is kept
+    assert details.lat is None
+    assert (details.place, details.taken_at, details.lon) == (DETAILS.place, DETAILS.taken_at, DETAILS.lon)
 
 
 def test_empty_details_give_no_metadata():

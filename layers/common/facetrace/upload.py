@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from typing import Literal
 from urllib.parse import quote, unquote
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from facetrace.case import CaseStatus, CaseStore
+from facetrace.case import CaseStatus, CaseStore, Place, SeenAt
 from facetrace.image_check import Limits
 from facetrace.photo import reference_key, sighting_key, upload_key
 from facetrace.ports import ObjectStore
@@ -20,14 +20,16 @@ ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "im
 
 
 class SightingDetails(BaseModel):
-    """What a citizen may tell about a photo; all optional."""
+    """What a citizen may tell about a photo; all optional, each with the same rules as a case's details."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a detail silently lost
 
     content_type: ContentType = "image/jpeg"
-    taken_at: datetime | None = None
-    place: str | None = Field(default=None, max_length=300)
+    taken_at: SeenAt | None = None
+    place: Place | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    contact: str | None = Field(default=None, max_length=300)
+    contact: Place | None = None
 
 
 class UploadTicket(BaseModel):
@@ -93,7 +95,12 @@ def decode_metadata(metadata: dict[str, str]) -> SightingDetails:
     """Read sighting details back from S3 user metadata; unknown or invalid fields are dropped."""
     known = {"taken-at", "place", "lat", "lon", "contact"}
     values = {k.replace("-", "_"): unquote(v) for k, v in metadata.items() if k in known}
+    return SightingDetails(**{k: v for k, v in values.items() if _valid(k, v)})
+
+
+def _valid(name: str, value: str) -> bool:
     try:
-        return SightingDetails(**values)
+        SightingDetails(**{name: value})
     except ValueError:
-        return SightingDetails(**{k: v for k, v in values.items() if k in ("place", "contact")})
+        return False
+    return True

@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from facetrace.errors import StoreUnavailable
 from facetrace.ports import ObjectInfo, ObjectMissing, ReceivedMessage, UploadForm
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4")
@@ -155,7 +156,11 @@ def _code(exc: ClientError) -> str:
 
 def db_url_from_secret(secrets: Any, secret_arn: str, host: str | None, database: str) -> str:
     """Build a MySQL URL from an RDS-style Secrets Manager secret (username, password, host, port)."""
-    secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
+    try:
+        secret = json.loads(secrets.get_secret_value(SecretId=secret_arn)["SecretString"])
+    except (ClientError, BotoCoreError) as exc:
+        # Throttled or unreachable Secrets Manager: the database is as good as down for this request.
+        raise StoreUnavailable(f"database credentials unavailable: {exc}") from exc
     host = host or secret["host"]
     port = secret.get("port", 3306)
     user, password = quote(secret["username"], safe=""), quote(secret["password"], safe="")

@@ -139,7 +139,8 @@ def _event(method, parts, route: Route, params, headers, body: bytes, claims) ->
             "identity": {"sourceIp": "127.0.0.1"},
             "authorizer": {"claims": claims} if claims else None,
         },
-        "body": body.decode() if body else None,
+        # API Gateway passes a text body on; bytes that are not UTF-8 arrive replaced, never as a crash.
+        "body": body.decode("utf-8", errors="replace") if body else None,
         "isBase64Encoded": False,
     }
 
