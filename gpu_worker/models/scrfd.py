@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from gpu_worker.models.providers import make_session, on_gpu, run_fixed_batches
+from gpu_worker.tiles import Tile, TilePlan, nms, plan_tiles
 
 STRIDES = (8, 16, 32)
 NUM_ANCHORS = 2  # SCRFD *_bnkps exports: two anchors per feature-map cell
@@ -17,15 +18,13 @@ HEADS = ("score", "bbox", "kps")
 # Images per detector run (the worker's batch). Bounds memory when tiles multiply the canvases
 # (10 photos x 9 tiles would be one 440 MB blob), and on a GPU every run is padded to exactly this.
 RUN_BATCH = 10
-# Tiling: a photo shrunk below this scale to fit the canvas loses its small faces (SCRFD needs
-# about 10 px; a 40 px face in a 12 MP photo becomes 6 px), so it is also searched in overlapping
-# tiles, at most MAX_TILES_PER_SIDE a side (9 extra runs), each tile fitting the canvas on its own.
-TILE_BELOW_SCALE = 0.5
-MAX_TILES_PER_SIDE = 3
-TILE_OVERLAP = 0.2  # of a tile's size, so a face on a seam is whole in one of them
-# Tiles exist for faces too small for the whole view; a bigger "face" found in a tile is a piece of a
-# face the whole view already has (a cheek and mouth cut by a seam), as are boxes touching a seam.
-TILE_MAX_FACE_CANVAS_PX = 32
+# Tiling (gpu_worker.tiles): a photo shrunk to fit the canvas loses faces under VIEW_MIN_FACE canvas
+# px (a 70 px face in 4000x3000 becomes 11 px), so one whose whole view would lose faces of
+# tiles.smallest_face() is also searched in overlapping tiles, each fitting the canvas on its own;
+# tiles keep faces under 37 canvas px of the whole view. At most MAX_TILES extra runs a photo (30 for
+# 12000x4000, ~20 ms each on a CPU); the runs are RUN_BATCH canvases at a time, like the photos.
+VIEW_MIN_FACE = 28  # box side, canvas px: 118 of 120 LFW faces found at 28 px, 115 at 24, 94 at 20
+MAX_TILES = 32
 
 
 @dataclass
@@ -66,7 +65,7 @@ class ScrfdDetector:
         input_size: tuple[int, int] = (640, 640),
         score_threshold: float = 0.5,
         nms_threshold: float = 0.4,
-        max_tiles_per_side: int = MAX_TILES_PER_SIDE,
+        max_tiles: int = MAX_TILES,
     ):
         self.path, self.requested = path, providers
         self.session = make_session(path, providers)
@@ -80,7 +79,7 @@ class ScrfdDetector:
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self._sessions = {self.size: self.session}  # on a GPU, one session per canvas size
-        self.max_tiles_per_side = max_tiles_per_side  # 0: no tiling (a CPU-bound site may prefer speed)
+        self.max_tiles = max_tiles  # 0: no tiling (a CPU-bound site may prefer speed)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect faces in BGR images: one batched run per pyramid level, merged by NMS."""
@@ -91,12 +90,17 @@ class ScrfdDetector:
         levels = [self.size, _round32(self.size[0] // 2, self.size[1] // 2)]
         per_level = [self._run(images, size) for size in levels]
         per_image = [[found[i] for found in per_level] for i in range(len(images))]
-        tiles = [(i, *tile) for i, image in enumerate(images) for tile in _tiles(image, self.size, self.max_tiles_per_side)]
+        plans = [self.tile_plan(image.shape[1], image.shape[0]) for image in images]
+        tiles = [(i, tile) for i, plan in enumerate(plans) for tile in plan.tiles]
         if tiles:
-            found = self._run([crop for _, _, _, crop in tiles], self.size)
-            for (i, x, y, crop), detections in zip(tiles, found):
-                per_image[i].append(_small_whole_faces(detections, images[i].shape, (x, y, crop.shape), self.size))
+            found = self._run([tile.crop(images[i]) for i, tile in tiles], self.size)
+            for (i, tile), detections in zip(tiles, found):
+                per_image[i].append(_kept(detections, tile, plans[i]))
         return [self._merge(candidates) for candidates in per_image]
+
+    def tile_plan(self, width: int, height: int) -> TilePlan:
+        """The tiles a photo of this size is also searched in (none when the whole view keeps its small faces)."""
+        return tile_plan(width, height, self.size, self.max_tiles)
 
     def _run(self, images: Sequence[np.ndarray], size: tuple[int, int]) -> list[Detections]:
         """Detector runs of at most RUN_BATCH images at one canvas size; raw (pre-NMS) candidates."""
@@ -169,32 +173,17 @@ class ScrfdDetector:
         return Detections(boxes[keep], scores[keep], kps[keep])
 
 
-def _tiles(image: np.ndarray, size: tuple[int, int], max_per_side: int = MAX_TILES_PER_SIDE) -> list[tuple]:
-    """(x, y, crop) overlapping tiles of a photo too big for the canvas; none for a photo that fits."""
-    h, w = image.shape[:2]
-    scale = min(size[0] / w, size[1] / h)
-    if scale >= TILE_BELOW_SCALE or max_per_side < 2:
-        return []
-    per_side = min(max_per_side, int(np.ceil(TILE_BELOW_SCALE / scale)))
-    tile_w, tile_h = (int(np.ceil(n / (per_side - (per_side - 1) * TILE_OVERLAP))) for n in (w, h))
-    xs = np.linspace(0, w - tile_w, per_side).astype(int)
-    ys = np.linspace(0, h - tile_h, per_side).astype(int)
-    return [(int(x), int(y), image[y : y + tile_h, x : x + tile_w]) for y in ys for x in xs]
+def tile_plan(width: int, height: int, size: tuple[int, int], max_tiles: int = MAX_TILES) -> TilePlan:
+    """The tiles a photo is also searched in on a canvas of this size (none for ordinary photos)."""
+    whole = min(size[0] / width, size[1] / height)
+    return plan_tiles(width, height, whole, VIEW_MIN_FACE, size, max_tiles)
 
 
-def _small_whole_faces(found: Detections, photo: tuple, tile: tuple, size: tuple[int, int]) -> Detections:
+def _kept(found: Detections, tile: Tile, plan: TilePlan) -> Detections:
     """A tile's faces in photo pixels, keeping only those too small for the whole view and not cut by a seam."""
-    x, y, (tile_h, tile_w, _) = tile
-    h, w = photo[:2]
-    moved = found.shifted(x, y)
-    boxes = moved.boxes
-    whole_scale = min(size[0] / w, size[1] / h)
-    small = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * whole_scale < TILE_MAX_FACE_CANVAS_PX
-    margin = 2.0
-    seams = ((boxes[:, 0] <= x + margin) & (x > 0)) | ((boxes[:, 1] <= y + margin) & (y > 0))
-    seams |= ((boxes[:, 2] >= x + tile_w - margin) & (x + tile_w < w)) | ((boxes[:, 3] >= y + tile_h - margin) & (y + tile_h < h))
-    keep = small & ~seams
-    return Detections(boxes[keep], moved.scores[keep], moved.kps[keep])
+    moved = found.shifted(tile.x, tile.y)
+    keep = plan.keep(moved.boxes, tile)
+    return Detections(moved.boxes[keep], moved.scores[keep], moved.kps[keep])
 
 
 def _round32(width: int, height: int) -> tuple[int, int]:
@@ -221,19 +210,3 @@ def _anchor_centers(rows: int, cols: int, stride: int) -> np.ndarray:
     ys, xs = np.mgrid[:rows, :cols]
     centers = np.stack([xs, ys], axis=-1).reshape(-1, 2).astype(np.float32) * stride
     return np.repeat(centers, NUM_ANCHORS, axis=0)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
-    """Greedy non-maximum suppression; indices kept, best score first."""
-    x1, y1, x2, y2 = boxes.T
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = scores.argsort()[::-1]
-    keep = []
-    while order.size:
-        i, rest = order[0], order[1:]
-        keep.append(i)
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        overlap = w * h / (areas[i] + areas[rest] - w * h)
-        order = rest[overlap <= threshold]
-    return np.array(keep, dtype=int)

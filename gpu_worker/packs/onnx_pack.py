@@ -13,7 +13,7 @@ from gpu_worker.align import align_faces
 from gpu_worker.engine import DetectedFace, check_images, keep_largest
 from gpu_worker.models.embedder import OnnxEmbedder
 from gpu_worker.models.fusion import FusedEmbedder, embedder_specs
-from gpu_worker.models.scrfd import MAX_TILES_PER_SIDE, ScrfdDetector
+from gpu_worker.models.scrfd import MAX_TILES, ScrfdDetector
 from gpu_worker.quality import assess, blur_score, estimate_yaw, face_size
 
 # SCRFD scores sit around 0.75-0.9 for clear faces and fall to 0.5-0.65 for small, turned or
@@ -33,7 +33,7 @@ class OnnxPack:
             input_size=tuple(det.get("input_size", (640, 640))),
             score_threshold=float(det.get("score_threshold", 0.5)),
             nms_threshold=float(det.get("nms_threshold", 0.4)),
-            max_tiles_per_side=int(det.get("max_tiles_per_side", MAX_TILES_PER_SIDE)),
+            max_tiles=_max_tiles(det),
         )
         specs, flip = embedder_specs(manifest), bool(manifest.get("flip", False))
         if len(specs) == 1 and not flip:
@@ -73,6 +73,13 @@ class OnnxPack:
             faces = zip(idx, vectors, image_crops)
             results.append([_face(d.boxes[i], d.kps[i], d.scores[i], v, crop) for i, v, crop in faces])
         return results
+
+
+def _max_tiles(detector: dict) -> int:
+    """The cap on tiles a photo: "max_tiles", or the older "max_tiles_per_side" squared (0: no tiling)."""
+    if "max_tiles" not in detector and "max_tiles_per_side" in detector:
+        return int(detector["max_tiles_per_side"]) ** 2
+    return int(detector.get("max_tiles", MAX_TILES))
 
 
 def _face(box, kps, score, embedding, crop) -> DetectedFace:

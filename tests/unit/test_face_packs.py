@@ -187,20 +187,19 @@ def test_detector_in_gpu_mode_finds_the_same_faces_with_one_shape_per_session(te
 
 def test_tiles_cover_a_big_photo_with_overlap_and_skip_a_small_one():
     # GIVEN a 12 MP photo and a 1 MP photo, for a 640x640 detector canvas
-    from gpu_worker.models.scrfd import _tiles
+    from gpu_worker.models.scrfd import tile_plan
 
-    big, small = np.zeros((3000, 4000, 3), np.uint8), np.zeros((1000, 1000, 3), np.uint8)
     # WHEN each is tiled
-    tiles = _tiles(big, (640, 640))
-    # THEN the big one gets a 3x3 grid that covers every pixel with overlapping neighbours
-    covered = np.zeros(big.shape[:2], bool)
-    for x, y, crop in tiles:
-        covered[y : y + crop.shape[0], x : x + crop.shape[1]] = True
-    assert len(tiles) == 9 and covered.all()
-    xs = sorted({x for x, _, _ in tiles})
-    assert xs[1] < tiles[0][2].shape[1]  # the second column starts inside the first
-    # AND a photo that shrinks by less than half is searched whole only
-    assert _tiles(small, (640, 640)) == []
+    plan = tile_plan(4000, 3000, (640, 640))
+    # THEN the big one gets a grid that covers every pixel with overlapping neighbours
+    covered = np.zeros((3000, 4000), bool)
+    for tile in plan.tiles:
+        covered[tile.y : tile.y + tile.height, tile.x : tile.x + tile.width] = True
+    assert len(plan.tiles) >= 4 and covered.all()
+    xs = sorted({tile.x for tile in plan.tiles})
+    assert xs[1] < plan.tiles[0].width  # the second column starts inside the first
+    # AND a photo whose whole view keeps its small faces is searched whole only
+    assert tile_plan(1280, 960, (640, 640)).tiles == ()
 
 
 def test_small_faces_in_a_large_photo_are_found_through_tiles(test_models, test_data):
@@ -228,7 +227,7 @@ def test_tiles_add_no_pieces_of_big_faces(test_models, test_data):
     from gpu_worker.models.scrfd import ScrfdDetector
 
     model = test_models / "scrfd_500m_bnkps.onnx"
-    tiled, whole = ScrfdDetector(model, ["CPUExecutionProvider"]), ScrfdDetector(model, max_tiles_per_side=0)
+    tiled, whole = ScrfdDetector(model, ["CPUExecutionProvider"]), ScrfdDetector(model, max_tiles=0)
     photos = [cv2.imread(str(p)) for p in sorted((test_data / "fixtures" / "people").glob("*.jpg"))]
     big = [p for p in photos if p is not None and max(p.shape[:2]) > 1280]
     assert len(big) >= 10
