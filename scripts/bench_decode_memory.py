@@ -121,6 +121,8 @@ BATCHES = {
     "10 x jpeg-cmyk-progressive": ["jpeg-cmyk-progressive"] * BATCH,
     "10 x png-rgba-50mp": ["png-rgba-50mp"] * BATCH,
     "10 x png16-grey": ["png16-grey"] * BATCH,
+    "10 x webp-30mp": ["webp-30mp"] * BATCH,
+    "10 x avif-24mp": ["avif-24mp"] * BATCH,
     "mixed worst 10": ["heic-50mp", "jpeg-cmyk-progressive", "png-rgba-50mp", "png16-grey", "jpeg-progressive-444",
                        "webp-30mp", "avif-24mp", "jpeg-12000x4000", "png-zip-bomb", "heic-24mp"],
 }
@@ -157,7 +159,7 @@ def attempt(data):
 def estimate(data):
     try:
         with image_formats.open_image(data) as image:
-            return image_formats.plan_decode(image, data).peak_bytes
+            return image_formats.plan_decode(image, data, image_formats.DecodeBudget(photo_bytes=1 << 62)).peak_bytes
     except Exception:
         return None
 estimates = [estimate(b) for b in blobs]

@@ -50,7 +50,7 @@ class DecodeBudget:
     """What one photo may cost: peak decode memory, and the largest picture handed to the face engine."""
 
     # 640 MiB fits the 1024 MB ingest function beside the runtime, and holds the worst 50 MP phone
-    # photos (HEIC about 560 MB); only WebP over ~37 MP and AVIF over ~40 MP are refused by it.
+    # photos (HEIC about 560 MB); only WebP over ~36 MP and AVIF over ~40 MP are refused by it.
     photo_bytes: int = 640 * MIB
     # The detectors see at most ~1,900 px a side (a 640 canvas in 3x3 tiles), so 25 MP keeps 24 MP
     # phone photos whole and halves only bigger ones; the array kept per photo is at most 75 MB.
@@ -179,8 +179,7 @@ def plan_decode(image: Image.Image, data: bytes, budget: DecodeBudget = DEFAULT_
         image.draft(image.mode, (max(1, source[0] // scale), max(1, source[1] // scale)))
     decoded = image.size
     reduce = _reduction(decoded, budget.max_output_pixels)
-    plan = DecodePlan(source, decoded, reduce, 0)
-    plan = DecodePlan(source, decoded, reduce, _peak_bytes(image, data, plan))
+    plan = DecodePlan(source, decoded, reduce, _peak_bytes(image, data, source, decoded, reduce))
     if plan.peak_bytes > budget.photo_bytes:
         raise TooCostly(
             f"image would take {plan.peak_bytes // MIB} MiB to decode ({source[0]}x{source[1]} {image.format} "
@@ -232,13 +231,12 @@ def _reduction(size: tuple[int, int], max_pixels: int) -> int:
     return reduce
 
 
-def _peak_bytes(image: Image.Image, data: bytes, plan: DecodePlan) -> int:
+def _peak_bytes(image: Image.Image, data: bytes, source: tuple[int, int], decoded: tuple[int, int], reduce: int) -> int:
     """Pillow's buffer, the decoder's own, the BGR array twice (orientation copies it) and scratch."""
-    decoded_pixels = plan.decoded[0] * plan.decoded[1]
-    output_pixels = plan.output[0] * plan.output[1]
+    output_pixels = -(-decoded[0] // reduce) * -(-decoded[1] // reduce)
     return (
-        decoded_pixels * storage_bytes_per_pixel(image.mode)
-        + _decoder_bytes(image, data, plan.source)
+        decoded[0] * decoded[1] * storage_bytes_per_pixel(image.mode)
+        + _decoder_bytes(image, data, source)
         + 2 * 3 * output_pixels
         + SCRATCH_BYTES
     )
