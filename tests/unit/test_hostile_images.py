@@ -29,8 +29,9 @@ from tests.images import LIMITS
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 MAX_PIXELS = LIMITS.max_pixels
-JPEG_MUTANTS = 2_000
-PNG_MUTANTS = 1_000
+JPEG_MUTANTS = 4_000
+PNG_MUTANTS = 2_000
+OTHER_MUTANTS = 1_500  # WebP, HEIC and AVIF: other decoders, same contract
 LFW_MUTANTS_PER_PHOTO = 20
 
 
@@ -91,6 +92,19 @@ def png_seeds() -> dict[str, bytes]:
         "grey16": _encode(grey16, "PNG"),
         "la": _encode(rgb.convert("LA"), "PNG"),
         "bilevel": _encode(rgb.convert("1"), "PNG"),
+    }
+
+
+def other_seeds() -> dict[str, bytes]:
+    """Small real WebP (lossy with EXIF, lossless with alpha, animated), HEIC and AVIF files."""
+    rgb = Image.fromarray(_noise(96, 72, 12))
+    exif = _rich_exif().tobytes()
+    return {
+        "webp-lossy": _encode(rgb, "WEBP", quality=80, exif=exif),
+        "webp-lossless-alpha": _encode(rgb.convert("RGBA"), "WEBP", lossless=True),
+        "webp-animated": _encode(rgb, "WEBP", save_all=True, append_images=[rgb.rotate(90)], duration=100),
+        "heic": _encode(rgb, "HEIF", quality=70, exif=exif),
+        "avif": _encode(rgb, "AVIF", quality=70, exif=exif),
     }
 
 
@@ -268,6 +282,10 @@ JPEG_MUTATIONS: dict[str, Callable[[random.Random, bytes], bytes]] = {
     "duplicate-slice": duplicate_slice, "duplicate-segment": duplicate_jpeg_segment,
     "exif-bytes": mutate_exif, "exif-entry": mutate_exif_entry, "sof": mutate_sof,
 }
+OTHER_MUTATIONS: dict[str, Callable[[random.Random, bytes], bytes]] = {
+    "flip": flip_bytes, "flip-header": flip_header_bytes, "truncate": truncate, "insert": insert_bytes,
+    "duplicate-slice": duplicate_slice,
+}
 PNG_MUTATIONS: dict[str, Callable[[random.Random, bytes], bytes]] = {
     "flip": flip_bytes, "truncate": truncate, "insert": insert_bytes, "duplicate-slice": duplicate_slice,
     "chunk-bytes": mutate_png_chunk, "ihdr": mutate_ihdr, "duplicate-chunk": duplicate_png_chunk,
@@ -343,7 +361,7 @@ def _run_corpus(corpus: list[Mutant]) -> Counter:
 
 
 def test_jpeg_mutants_are_refused_cleanly_or_decoded():
-    # GIVEN 2,000 seeded mutants of six real JPEGs (EXIF-rich, progressive, grey, CMYK, 4:4:4 with
+    # GIVEN 4,000 seeded mutants of six real JPEGs (EXIF-rich, progressive, grey, CMYK, 4:4:4 with
     # restarts, MPO): byte flips, truncations, insertions, duplicated segments, EXIF and frame-header edits
     corpus = mutants(jpeg_seeds(), JPEG_MUTATIONS, JPEG_MUTANTS, seed=20240517)
     # WHEN each goes through check_image and then decode_image
@@ -354,12 +372,20 @@ def test_jpeg_mutants_are_refused_cleanly_or_decoded():
 
 
 def test_png_mutants_are_refused_cleanly_or_decoded():
-    # GIVEN 1,000 seeded mutants of six real PNGs (RGB with eXIf, RGBA, palette with tRNS, 16-bit grey,
+    # GIVEN 2,000 seeded mutants of six real PNGs (RGB with eXIf, RGBA, palette with tRNS, 16-bit grey,
     # grey+alpha, 1-bit), with chunk-level edits whose CRC is fixed so the parsers see them
     corpus = mutants(png_seeds(), PNG_MUTATIONS, PNG_MUTANTS, seed=20240518)
     # WHEN / THEN as for JPEG
     results = _run_corpus(corpus)
     assert results["accepted"] > PNG_MUTANTS // 10 and results["rejected"] > PNG_MUTANTS // 10
+
+
+def test_webp_heic_and_avif_mutants_are_refused_cleanly_or_decoded():
+    # GIVEN 1,500 seeded mutants of real WebP (lossy, lossless with alpha, animated), HEIC and AVIF files
+    corpus = mutants(other_seeds(), OTHER_MUTATIONS, OTHER_MUTANTS, seed=20240519)
+    # WHEN / THEN libwebp, libheif and libavif keep the same contract as libjpeg and zlib
+    results = _run_corpus(corpus)
+    assert results["accepted"] > OTHER_MUTANTS // 10 and results["rejected"] > OTHER_MUTANTS // 10
 
 
 def test_exif_mutants_never_cost_a_photo():
