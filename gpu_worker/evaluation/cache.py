@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-FIELDS = ("embedding", "has_face", "reference_ok", "sighting_ok", "det_score", "ms")
+FIELDS = ("embedding", "has_face", "reference_ok", "sighting_ok", "det_score", "ms", "face_px", "blur", "yaw")
+# Caches written before the quality measures were kept load with these (unknown, so never used to decide).
+_DEFAULTS = {"face_px": np.nan, "blur": np.nan, "yaw": np.nan}
 
 
 @dataclass
@@ -21,6 +23,9 @@ class Record:
     sighting_ok: bool
     det_score: float
     ms: float  # decode + detect + embed time for this image (its share of the batch)
+    face_px: float = float("nan")  # the quality measures a reference rule may depend on
+    blur: float = float("nan")
+    yaw: float = float("nan")
 
 
 def cache_key(name: str, version: str, dim: int) -> str:
@@ -63,7 +68,8 @@ class EmbeddingCache:
     def _load(self) -> None:
         """Read the records of an earlier run."""
         with np.load(self.path) as data:
-            columns = {field: data[field] for field in FIELDS}
+            n = len(data["paths"])
+            columns = {f: data[f] if f in data.files else np.full(n, _DEFAULTS[f]) for f in FIELDS}
             for i, path in enumerate(data["paths"]):
                 values = {f: columns[f][i] for f in FIELDS}
                 self.records[str(path)] = Record(
@@ -73,4 +79,5 @@ class EmbeddingCache:
                     sighting_ok=bool(values["sighting_ok"]),
                     det_score=float(values["det_score"]),
                     ms=float(values["ms"]),
+                    face_px=float(values["face_px"]), blur=float(values["blur"]), yaw=float(values["yaw"]),
                 )

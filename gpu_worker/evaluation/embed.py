@@ -49,7 +49,8 @@ def _record(face: DetectedFace | None, dim: int, ms: float) -> Record:
     if face is None:
         return Record(np.zeros(dim, np.float32), False, False, False, 0.0, ms)
     q = face.quality
-    return Record(face.embedding.astype(np.float32), True, q.usable_as_reference, q.usable_as_sighting, face.det_score, ms)
+    return Record(face.embedding.astype(np.float32), True, q.usable_as_reference, q.usable_as_sighting, face.det_score,
+                  ms, q.face_px, q.blur, q.yaw)
 
 
 def embed_all(
