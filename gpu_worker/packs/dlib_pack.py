@@ -16,7 +16,7 @@ from gpu_worker.engine import DetectedFace, check_images, keep_largest, l2_norma
 from gpu_worker.quality import NOSE_BASE_DEPTH, assess, blur_score, estimate_yaw, face_size
 from gpu_worker.tiles import TilePlan, nms, plan_tiles
 
-logger = Logger(service="gpu-worker", child=True)
+logger = Logger(child=True)
 
 # HOG finds faces of >= ~80 px; one 2x upsample brings that to ~40 px (group photos need it, at
 # ~4x the HOG time). Detection runs on a copy whose long side is at most DETECT_MAX_SIDE so a 24 MP
