@@ -29,13 +29,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(DEMO_ENV) $(PY) -m facetrace.local.demo
+	$(DEMO_ENV) $(PY) -m devstack.demo
 
 # The demo, then the whole stack stays up (portal included) until Ctrl-C.
 serve: $(STAMP)
-	$(DEMO_ENV) FACETRACE_DEMO_SERVE=1 $(PY) -m facetrace.local.demo
+	$(DEMO_ENV) FACETRACE_DEMO_SERVE=1 $(PY) -m devstack.demo
 
-test: test-python lint-template lint-dockerfile build-template
+# sam build first: tests/unit/test_shipped.py reads the layer it builds.
+test: build-template test-python lint-template lint-dockerfile
 
 test-python: $(STAMP) browser
 	$(PY) -m pytest

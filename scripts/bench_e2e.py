@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from facetrace.case import Agency
-from facetrace.local.system import LocalSystem
-from facetrace.local.users import AgencyUser, Citizen
+from devstack.system import LocalSystem
+from devstack.users import AgencyUser, Citizen
 
 
 def people(lfw: Path, uploads: int, seed: int) -> list[tuple[str, Path, list[Path]]]:

@@ -229,7 +229,7 @@ def mysql_table(n: int, dim: int, rng, server: str) -> None:
     """Insert n reference faces into a throw-away database and time MySQLStore.gallery()."""
     from facetrace.adapters.mysql import MySQLStore
     from facetrace.db.migrate import migrate
-    from facetrace.local.database import create_database, drop_database
+    from devstack.database import create_database, drop_database
     url = create_database(server, "bench_search")
     try:
         migrate(url)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpu_worker.evaluation.pairs import read_pairs
+from evaluation.pairs import read_pairs
 from gpu_worker.image import decode_image
 from gpu_worker.packs import load_pack
 

@@ -37,7 +37,7 @@ PORTAL_URL="$(output PortalUrl)"
 STAGING="$(mktemp -d)"
 trap 'rm -rf "$STAGING"' EXIT
 cp -R "$ROOT/portal/." "$STAGING/"
-# Same shape as the local gateway's (facetrace/local/portal.py), with Cognito sign-in.
+# Same shape as the local gateway's (devstack/portal.py), with Cognito sign-in.
 printf 'window.FACETRACE_CONFIG = {"apiUrl": "%s", "auth": "cognito", "userPoolClientId": "%s"};\n' \
   "$API_URL" "$CLIENT_ID" > "$STAGING/config.js"
 

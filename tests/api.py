@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from facetrace.config import Settings
 from facetrace.image_check import Limits
-from facetrace.local.gateway import DEV_SCHEME, LocalGateway, routes_from_template
-from facetrace.local.template import load_template
+from devstack.gateway import DEV_SCHEME, LocalGateway, routes_from_template
+from devstack.template import load_template
 from facetrace.review import ReviewDeps
 from functions.api.app import make_handler
 from tests import fakes

@@ -6,14 +6,14 @@ import os
 import uuid
 from pathlib import Path
 
-# One service name for the whole test process, set before any powertools Logger exists (see facetrace.local).
+# One service name for the whole test process, set before any powertools Logger exists (see devstack).
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "facetrace-tests")
 
 import pytest  # noqa: E402  (after the environment above)
 
 from facetrace.adapters.mysql import MySQLStore  # noqa: E402
 from facetrace.db.migrate import migrate  # noqa: E402
-from facetrace.local import database  # noqa: E402
+from devstack import database  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from urllib.parse import quote_plus
 
-from facetrace.local.runtime import LambdaContext
+from devstack.runtime import LambdaContext
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -18,8 +18,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from facetrace.local.demo import demo_photos
-from facetrace.local.users import AgencyUser, Citizen
+from devstack.demo import demo_photos
+from devstack.users import AgencyUser, Citizen
 
 STACK = os.environ.get("AWS_SAM_STACK_NAME", "")
 TOKEN = os.environ.get("FACETRACE_E2E_AGENCY_TOKEN", "")

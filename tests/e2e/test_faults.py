@@ -19,9 +19,9 @@ import requests
 from PIL import Image
 
 from facetrace.case import Agency
-from facetrace.local.runtime import LocalRuntime
-from facetrace.local.system import LocalSystem
-from facetrace.local.users import AgencyUser, Citizen, post_file
+from devstack.runtime import LocalRuntime
+from devstack.system import LocalSystem
+from devstack.users import AgencyUser, Citizen, post_file
 from facetrace.messages import FacesResult, Job, PhotoKind
 from facetrace.photo import FINAL, Photo, PhotoStatus, sighting_key
 from tests import fakes

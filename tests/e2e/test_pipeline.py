@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from facetrace.case import Agency
-from facetrace.local.system import LocalSystem
-from facetrace.local.users import AgencyUser, Citizen, post_file
+from devstack.system import LocalSystem
+from devstack.users import AgencyUser, Citizen, post_file
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e

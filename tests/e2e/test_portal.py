@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from facetrace.case import Agency
-from facetrace.local.system import LocalSystem
-from facetrace.local.users import AgencyUser
+from devstack.system import LocalSystem
+from devstack.users import AgencyUser
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e

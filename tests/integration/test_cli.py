@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from facetrace.adapters.mysql import MySQLStore
-from facetrace.cli import main
-from facetrace.local import database
+from devstack.cli import main
+from devstack import database
 
 
 def test_migrate_then_add_agency(mysql_server, capsys):

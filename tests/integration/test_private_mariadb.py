@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from facetrace.db.migrate import migrate
-from facetrace.local import database
+from devstack import database
 
 pytestmark = pytest.mark.integration
 

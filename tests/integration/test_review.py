@@ -13,7 +13,7 @@ from moto import mock_aws
 from facetrace.access import Viewer
 from facetrace.alert import AlertStatus
 from facetrace.casework import close_case
-from facetrace.cli import main as cli
+from devstack.cli import main as cli
 from facetrace.config import Settings
 from facetrace.gallery_cache import GalleryCache
 from facetrace.match import MatchDeps, process_faces

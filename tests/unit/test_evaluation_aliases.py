@@ -8,8 +8,8 @@ import csv
 import cv2
 import numpy as np
 
-from gpu_worker.evaluation import aliases
-from gpu_worker.evaluation.cli import add_commands
+from evaluation import aliases
+from evaluation.cli import add_commands
 
 
 def test_reordered_names_are_one_person_and_others_are_not():

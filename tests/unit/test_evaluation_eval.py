@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from facetrace.cli import main
+from devstack.cli import main
 from tests.conftest import REPO
 
 MANIFESTS = REPO / "gpu_worker" / "packs" / "manifests"
@@ -54,7 +54,7 @@ def test_eval_reports_identification_and_reuses_its_cache(tiny, test_models, tmp
     assert fixed["threshold"] == 0.3 and fixed["tpir"] >= 0.9 and fixed["fpir"] <= 0.1
     assert (tmp_path / "d.png").stat().st_size > 1000 and list(tmp_path.glob("scrfd500m-mbf-v1-d128.npz"))
     # AND a second run reads every embedding from the cache instead of running the model
-    monkeypatch.setattr("gpu_worker.evaluation.embed.embed_batch", _must_not_run)
+    monkeypatch.setattr("evaluation.embed.embed_batch", _must_not_run)
     again = _eval(capsys, root, protocol, test_models, tmp_path)
     assert again["identification"]["rank1_accuracy"] == ident["rank1_accuracy"]
     assert "optimistic" in again["identification"]["calibration"]["source"]

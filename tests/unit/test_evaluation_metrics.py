@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpu_worker.evaluation import metrics
-from gpu_worker.evaluation.cache import Record
-from gpu_worker.evaluation.protocol import Row
-from gpu_worker.evaluation.runner import run_searches, thresholds_for
+from evaluation import metrics
+from evaluation.cache import Record
+from evaluation.protocol import Row
+from evaluation.runner import run_searches, thresholds_for
 
 GALLERY = np.array(["a", "b", "c"], dtype=object)
 

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from gpu_worker.evaluation import protocol
-from gpu_worker.evaluation.protocol import Spec
+from evaluation import protocol
+from evaluation.protocol import Spec
 
 SPEC = Spec(people=4, min_images=4, probes=3, strangers=5, gallery=20, seed=7)
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from facetrace.local.gateway import LocalGateway, Route, routes_from_template
+from devstack.gateway import LocalGateway, Route, routes_from_template
 
 ROUTES = [
     Route("POST", "/sightings/upload", public=True),

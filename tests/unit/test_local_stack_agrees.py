@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from facetrace.local.stack import ACCOUNT, S3_EVENTS_QUEUE, LocalStack
-from facetrace.local.template import resolve
+from devstack.stack import ACCOUNT, S3_EVENTS_QUEUE, LocalStack
+from devstack.template import resolve
 
 STACK = "ft-agree"
 REGION = "us-east-1"

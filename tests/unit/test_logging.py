@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from facetrace.local.template import load_template
+from devstack.template import load_template
 from tests.conftest import REPO
 
 INGEST = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from facetrace.local import portal
+from devstack import portal
 
 API = "http://127.0.0.1:1234"
 

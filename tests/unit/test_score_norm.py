@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facetrace.score_norm import ScoreNorm, record_stats, top_stats
+from evaluation.score_norm import ScoreNorm, record_stats, top_stats
 
 
 def test_top_stats_skip_the_best_and_ignore_missing_scores():

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from facetrace.local.template import UnresolvedReference, load_template, resolve
+from devstack.template import UnresolvedReference, load_template, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO / "infra" / "template.yaml"
@@ -763,6 +763,6 @@ def test_layer_and_function_requirements():
     packages = {line.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
                 for line in layer.splitlines() if line.strip() and not line.startswith("#")}
     assert packages == {"aws-lambda-powertools", "pydantic", "pydantic-settings", "pymysql", "numpy", "pillow",
-                        "yoyo-migrations"}
+                        "pillow-heif", "yoyo-migrations"}
     for directory in FUNCTIONS.values():
         assert (REPO / "functions" / directory / "requirements.txt").is_file()

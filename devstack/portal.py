@@ -9,7 +9,7 @@ from pathlib import Path
 
 PREFIX = "/portal"
 # The repository's portal/ folder; FACETRACE_PORTAL_DIR points elsewhere (e.g. an installed copy).
-DEFAULT_DIR = Path(__file__).resolve().parents[4] / "portal"
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "portal"
 
 
 def portal_dir() -> Path:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools import Logger
 
-from facetrace.local import portal
+from devstack import portal
 
 logger = Logger(child=True)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from facetrace.score_norm import ScoreNorm
-from gpu_worker.evaluation import metrics
-from gpu_worker.evaluation.cache import Record
-from gpu_worker.evaluation.protocol import ENROLL, PROBE, Row
+from evaluation.score_norm import ScoreNorm
+from evaluation import metrics
+from evaluation.cache import Record
+from evaluation.protocol import ENROLL, PROBE, Row
 
 TARGET_FPIRS = (0.008, 0.0033, 0.0)
 NEAR_DUPLICATE = 0.9  # a non-mated score this high is more likely a label error than a look-alike

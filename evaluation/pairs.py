@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gpu_worker.evaluation import metrics
-from gpu_worker.evaluation.cache import Record
+from evaluation import metrics
+from evaluation.cache import Record
 
 
 def read_pairs(path: str | Path) -> list[tuple[str, str, bool]]:

@@ -44,7 +44,7 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from facetrace.local.demo import main as demo
+    from devstack.demo import main as demo
 
     return demo()
 
@@ -76,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
 def _add_evaluation(sub) -> None:
     """`eval` and `protocol` (issue #3) when the face engine package is installed alongside."""
     try:
-        from gpu_worker.evaluation.cli import add_commands  # light: heavy imports happen when run
+        from evaluation.cli import add_commands  # light: heavy imports happen when run
     except ImportError:
         return
     add_commands(sub)

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from gpu_worker.engine import DetectedFace, FaceEngine
-from gpu_worker.evaluation.cache import EmbeddingCache, Record
+from evaluation.cache import EmbeddingCache, Record
 from gpu_worker.image import ImageError, decode_image
 
 MAX_PIXELS = 50_000_000

@@ -18,7 +18,7 @@ For an honest threshold, draw a calibration protocol with another seed and
 --exclude-probes-of TEST.csv: none of its searching people (mated or stranger) then searches in the
 test protocol. Label noise (LFW files a few people under two names and a few photos under two
 people), handled without looking at faces: names made of the same words reordered (Wang_Nan /
-Nan_Wang) and the pairs in --aliases (default: the reviewed list gpu_worker/evaluation/lfw_aliases.txt)
+Nan_Wang) and the pairs in --aliases (default: the reviewed list evaluation/lfw_aliases.txt)
 become one identity, written in the person column; a photo whose pixels match a photo of another
 identity is left out, both copies. --no-aliases keeps LFW's labels as they are. `facetrace eval` lists
 non-mated pairs that still score as near-duplicates ("suspected_label_noise") for a human to check;
@@ -72,7 +72,7 @@ def add_commands(sub) -> None:
 
 def run_protocol(args: argparse.Namespace) -> int:
     """Draw and write the protocol; a summary goes to stderr."""
-    from gpu_worker.evaluation import protocol
+    from evaluation import protocol
 
     people = protocol.scan(args.root)
     if args.skip_people:
@@ -95,7 +95,7 @@ def run_protocol(args: argparse.Namespace) -> int:
 
 def _clean_labels(root: str, people: dict, alias_file: str | None) -> dict:
     """Merge aliases into identities and leave out photos filed under two identities; report to stderr."""
-    from gpu_worker.evaluation import aliases
+    from evaluation import aliases
 
     groups = aliases.reordered_names(list(people)) + aliases.read_alias_file(alias_file or aliases.DEFAULT_ALIASES)
     merged, applied = aliases.merge(people, groups)
@@ -112,7 +112,7 @@ def run_eval(args: argparse.Namespace) -> int:
         sys.exit("facetrace eval: give --threshold or --calibrate-on, not both")
     if not args.protocol and not args.pairs:
         sys.exit("facetrace eval: give --protocol and/or --pairs")
-    from gpu_worker.evaluation.session import Evaluation
+    from evaluation.session import Evaluation
 
     providers = args.providers.split(",") if args.providers else ["CPUExecutionProvider"]
     ev = Evaluation(args.root, args.pack, args.model_dir, providers, args.cache_dir, args.batch, _progress)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 
-from facetrace.local.stack import S3_EVENTS_QUEUE, LocalStack
+from devstack.stack import S3_EVENTS_QUEUE, LocalStack
 from facetrace.wiring import Wiring
 
 logger = Logger(child=True)

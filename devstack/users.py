@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from facetrace.local.gateway import DEV_SCHEME
+from devstack.gateway import DEV_SCHEME
 
 TIMEOUT_S = 30
 

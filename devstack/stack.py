@@ -13,12 +13,12 @@ from aws_lambda_powertools import Logger
 from moto.server import ThreadedMotoServer
 
 from facetrace.config import Settings
-from facetrace.local.template import UnresolvedReference, load_template, resolve
+from devstack.template import UnresolvedReference, load_template, resolve
 
 logger = Logger(child=True)
 
 ACCOUNT = "123456789012"
-TEMPLATE = Path(__file__).resolve().parents[4] / "infra" / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
 S3_EVENTS_QUEUE = "s3-events"  # key of the local queue that stands in for S3 invoking the ingest function
 
 
@@ -36,7 +36,7 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self.template = load_template(self.template_path)
-        self.parameters.setdefault("SenderEmail", "alerts@facetrace.local")
+        self.parameters.setdefault("SenderEmail", "alerts@devstack")
         self._server: ThreadedMotoServer | None = None
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from facetrace.case import Agency
-from facetrace.local.system import LocalSystem
-from facetrace.local.users import AgencyUser, Citizen
+from devstack.system import LocalSystem
+from devstack.users import AgencyUser, Citizen
 
 STEPS = 6
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facetrace.score_norm import ScoreNorm
-from gpu_worker.evaluation import metrics, pairs, protocol, runner
-from gpu_worker.evaluation.cache import EmbeddingCache, cache_key
-from gpu_worker.evaluation.embed import Progress, embed_all
+from evaluation.score_norm import ScoreNorm
+from evaluation import metrics, pairs, protocol, runner
+from evaluation.cache import EmbeddingCache, cache_key
+from evaluation.embed import Progress, embed_all
 
 
 class Evaluation:
@@ -63,7 +63,7 @@ class Evaluation:
         rows = protocol.read(protocol_csv)
         stats = runner.image_stats(rows, self.records([runner.full_path(self.root, r) for r in rows]), self.root)
         if plot:
-            from gpu_worker.evaluation.plot import det_png
+            from evaluation.plot import det_png
 
             det_png({self.engine.model.name: metrics.det_curve(test.searches)}, plot, f"DET {Path(protocol_csv).name}")
         norm = self.options["score_norm"]

@@ -12,11 +12,11 @@ from aws_lambda_powertools import Logger
 
 from facetrace.adapters.mysql import MySQLStore
 from facetrace.db.migrate import migrate
-from facetrace.local import database
-from facetrace.local.gateway import LocalGateway, routes_from_template
-from facetrace.local.inbox import SentEmail, sent_emails
-from facetrace.local.runtime import LocalRuntime
-from facetrace.local.stack import LocalStack, container_env
+from devstack import database
+from devstack.gateway import LocalGateway, routes_from_template
+from devstack.inbox import SentEmail, sent_emails
+from devstack.runtime import LocalRuntime
+from devstack.stack import LocalStack, container_env
 
 logger = Logger(child=True)
 
