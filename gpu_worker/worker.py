@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter, ValidationError
 
 from facetrace.config import Settings
+from facetrace.keys import results_key
 from facetrace.messages import Face, FacesResult, FailedStage, Job
 from facetrace.ports import MessageSource, ObjectMissing, ObjectStore, Queue, ReceivedMessage
 from gpu_worker.engine import FaceEngine, to_message
@@ -201,6 +202,6 @@ class Worker:
                                        "status": result.status, "stage": result.stage})
 
     def _offload(self, result: FacesResult) -> str:
-        key = f"results/{result.job.photo_id}.{result.model.name}.json"
+        key = results_key(result.job.photo_id, result.model.name)
         self.objects.put(key, _FACES.dump_json(result.faces), "application/json")
         return result.model_copy(update={"faces": [], "faces_key": key}).model_dump_json()

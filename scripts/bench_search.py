@@ -17,7 +17,7 @@ import uuid
 import numpy as np
 
 from facetrace.gallery import search
-from facetrace.live_gallery import LiveGallery, Watermark
+from facetrace.gallery.live import LiveGallery, Watermark
 
 MIN_SCORE = 0.3  # a match threshold well above the random-pair noise floor (std 1/sqrt(dim))
 

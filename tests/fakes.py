@@ -15,9 +15,10 @@ from facetrace.casework import ReferencePhoto, verdict
 from facetrace.case import Agency, Case, CaseStatus
 from facetrace.face import FaceLocation, SightingFaces, StoredFace
 from facetrace.gallery import Candidate, Gallery
-from facetrace.live_gallery import GalleryUpdate, Watermark
+from facetrace.gallery.live import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
-from facetrace.photo import FINAL, DuplicateContent, Photo, PhotoStatus, reference_key, sighting_key
+from facetrace.photo import FINAL, DuplicateContent, Photo, PhotoStatus
+from facetrace.keys import reference_key, sighting_key
 from facetrace.ports import ObjectInfo, ObjectMissing, ReceivedMessage, UploadForm
 from facetrace.subscription import Subscription
 

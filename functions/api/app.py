@@ -32,7 +32,7 @@ from facetrace.config import Settings
 from facetrace.errors import StoreUnavailable
 from facetrace.receipt import Receipt, UnknownReceipt, receipt_status
 from facetrace.review import AlertDetail, AlertQuery, ReviewRequest
-from facetrace.search import SearchResult, SearchTicket, search_result, start_search
+from facetrace.photo_search import SearchResult, SearchTicket, search_result, start_search
 from facetrace.subscription import NewSubscription, Subscription
 from facetrace.upload import ContentType, SightingDetails, UploadTicket, request_sighting_upload
 from facetrace.wiring import Wiring

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json, ValidationError
 
 from facetrace.config import Settings
-from facetrace.match import Thresholds, process_faces, search_batch
+from facetrace.match import Thresholds, process_faces, find_candidates
 from facetrace.messages import FacesResult, ModelInfo
 from facetrace.telemetry import count_failed_photos
 from facetrace.wiring import Wiring
@@ -47,7 +47,7 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     def handler(event: dict, context: Any) -> dict:
         deps = wiring.match()
         # One gallery search for the whole batch; a record it could not search is searched on its own below.
-        found = search_batch(_parsed(event), deps, thresholds)
+        found = find_candidates(_parsed(event), deps, thresholds)
 
         def record_handler(record: FacesRecord) -> None:
             result = record.body

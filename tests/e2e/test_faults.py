@@ -23,7 +23,8 @@ from devstack.runtime import LocalRuntime
 from devstack.system import LocalSystem
 from devstack.users import AgencyUser, Citizen, post_file
 from facetrace.messages import FacesResult, Job, PhotoKind
-from facetrace.photo import FINAL, Photo, PhotoStatus, sighting_key
+from facetrace.photo import FINAL, Photo, PhotoStatus
+from facetrace.keys import sighting_key
 from tests import fakes
 from tests.tcp_proxy import OutageProxy
 

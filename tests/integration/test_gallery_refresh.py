@@ -8,7 +8,8 @@ from moto import mock_aws
 
 from facetrace.adapters.aws import S3Objects
 from facetrace.case import CaseStatus, close_case
-from facetrace.gallery_cache import GalleryCache, snapshot_key
+from facetrace.gallery.cache import GalleryCache
+from facetrace.keys import snapshot_key
 from facetrace.messages import PhotoKind
 from tests import fakes
 from tests.fakes import MODEL, face, unit

@@ -14,7 +14,8 @@ from moto import mock_aws
 from facetrace.case import CaseStatus
 from facetrace.config import Settings
 from facetrace.messages import Job, PhotoKind
-from facetrace.photo import PhotoStatus, parse_key, reference_key, sighting_key, upload_key
+from facetrace.photo import PhotoStatus
+from facetrace.keys import parse_key, reference_key, sighting_key, upload_key
 from facetrace.upload import SightingDetails, encode_metadata
 from facetrace.wiring import Wiring
 from functions.ingest.app import make_handler

@@ -15,7 +15,7 @@ from facetrace.alert import AlertStatus
 from facetrace.casework import close_case
 from devstack.cli import main as cli
 from facetrace.config import Settings
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.match import MatchDeps, process_faces
 from facetrace.messages import PhotoKind
 from facetrace.retention import purge

@@ -10,11 +10,12 @@ import pytest
 from facetrace.access import Viewer
 from facetrace.audit import AuditAction
 from facetrace.case import CaseStatus
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.match import MatchDeps, process_faces
 from facetrace.messages import PhotoKind
-from facetrace.photo import Photo, PhotoStatus, search_key
-from facetrace.search import Search, SearchCandidate, search_result
+from facetrace.photo import Photo, PhotoStatus
+from facetrace.keys import search_key
+from facetrace.photo_search import Search, SearchCandidate, search_result
 from tests import fakes
 from tests.fakes import MODEL, face, unit
 

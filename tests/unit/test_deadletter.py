@@ -10,7 +10,8 @@ import pytest
 
 from facetrace.deadletter import photo_references, record_dead_letter, stage_of, sweep_stuck_photos
 from facetrace.messages import DeliveryRecord, PhotoKind
-from facetrace.photo import PhotoStatus, sighting_key, upload_key
+from facetrace.photo import PhotoStatus
+from facetrace.keys import sighting_key, upload_key
 from tests import fakes
 from tests.fakes import face, unit
 

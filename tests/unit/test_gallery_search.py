@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facetrace import gallery
-from facetrace.live_gallery import LiveGallery, Watermark
+from facetrace.gallery.live import LiveGallery, Watermark
 
 N, DIM, CASES = 1000, 32, 300
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from facetrace.gallery import Gallery
-from facetrace.gallery_cache import GalleryCache, snapshot_key
-from facetrace.live_gallery import GalleryUpdate, LiveGallery, Watermark
+from facetrace.gallery.cache import GalleryCache
+from facetrace.keys import snapshot_key
+from facetrace.gallery.live import GalleryUpdate, LiveGallery, Watermark
 from tests.fakes import FakeObjects, unit
 
 A, B, C = unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)

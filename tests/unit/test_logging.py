@@ -15,7 +15,7 @@ from tests.conftest import REPO
 INGEST = """
     from functions.ingest.app import make_handler
     from facetrace.ingest import IngestDeps
-    from facetrace.photo import sighting_key, upload_key
+    from facetrace.keys import sighting_key, upload_key
     from facetrace.upload import new_receipt_id
     from tests import events, fakes, images
     from tests.images import LIMITS

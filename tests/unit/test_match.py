@@ -9,8 +9,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from facetrace.case import close_case
-from facetrace.gallery_cache import GalleryCache
-from facetrace.match import MatchDeps, Thresholds, process_faces, search_batch
+from facetrace.gallery.cache import GalleryCache
+from facetrace.match import MatchDeps, Thresholds, process_faces, find_candidates
 from facetrace.messages import AlertMessage, Face, FacesResult, PhotoKind
 from facetrace.photo import PhotoStatus
 from tests import fakes
@@ -274,7 +274,7 @@ def test_a_batch_of_sightings_is_searched_in_one_matrix_product(world):
     deps = replace(world.deps, galleries=galleries)
     batch = [world.sighting(with_cosine(REF, 0.95)), world.sighting(STRANGER), world.sighting(with_cosine(REF, 0.9))]
     # WHEN the batch is searched once and each result then processed with what was found
-    found = search_batch([r for _, r in batch], deps, lambda model: Thresholds.of(model))
+    found = find_candidates([r for _, r in batch], deps, lambda model: Thresholds.of(model))
     outcomes = [process_faces(r, deps, None, found) for _, r in batch]
     # THEN there was one search, and the two close sightings raised one alert each
     assert galleries.searches == 1

@@ -9,7 +9,7 @@ import pytest
 
 from facetrace.messages import AlertMessage, DeliveryRecord
 from facetrace.notify import SMS_LIMIT, NotifyDeps, deliver_alert, sms_summary
-from facetrace.photo import reference_key, sighting_key
+from facetrace.keys import reference_key, sighting_key
 from tests import fakes
 
 SEEN_AT = datetime(2024, 6, 1, 12, 30, 5, tzinfo=timezone.utc)

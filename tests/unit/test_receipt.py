@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from facetrace.messages import PhotoKind
-from facetrace.photo import PhotoStatus, sighting_key, upload_key
+from facetrace.photo import PhotoStatus
+from facetrace.keys import sighting_key, upload_key
 from facetrace.receipt import UnknownReceipt, receipt_status
 from facetrace.upload import issued_at, new_receipt_id
 from tests import fakes

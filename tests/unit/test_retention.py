@@ -9,7 +9,7 @@ import pytest
 from facetrace.access import Viewer
 from facetrace.alert import AlertStatus
 from facetrace.casework import close_case
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.match import MatchDeps, process_faces
 from facetrace.messages import AlertMessage, PhotoKind
 from facetrace.retention import purge

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.match import MatchDeps, process_faces
 from facetrace.messages import PhotoKind
 from tests import fakes

@@ -8,13 +8,14 @@ import pytest
 
 from facetrace.access import NotVisible, Viewer
 from facetrace.audit import AuditAction
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.image_check import Limits
 from facetrace.match import MatchDeps, process_faces
 from facetrace.messages import PhotoKind
-from facetrace.photo import Photo, PhotoStatus, parse_upload_key
+from facetrace.photo import Photo, PhotoStatus
+from facetrace.keys import parse_upload_key
 from facetrace.receipt import UnknownReceipt, receipt_status
-from facetrace.search import Search, search_result, start_search
+from facetrace.photo_search import Search, search_result, start_search
 from tests import fakes
 from tests.fakes import MODEL, face, unit
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from facetrace.adapters.aws import S3Objects
 from facetrace.case import CaseStatus
-from facetrace.photo import parse_upload_key, reference_key, upload_key
+from facetrace.keys import parse_upload_key, reference_key, upload_key
 from facetrace.upload import (
     SightingDetails, decode_metadata, encode_metadata, request_reference_upload, request_sighting_upload,
 )

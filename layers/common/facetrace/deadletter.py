@@ -19,7 +19,8 @@ from aws_lambda_powertools import Logger
 
 from facetrace.delivery import DeliveryStore
 from facetrace.messages import DeliveryRecord, PhotoKind
-from facetrace.photo import Photo, PhotoStatus, PhotoStore, parse_key, parse_upload_key
+from facetrace.photo import Photo, PhotoStatus, PhotoStore
+from facetrace.keys import UPLOADS, parse_key, parse_upload_key
 
 logger = Logger(child=True)
 
@@ -92,7 +93,7 @@ def _record_failed_upload(photo_id: str, key: str, reason: str, store: DeadLette
     # Ingest never recorded it: record it now, failed, so its receipt says so and nobody waits for it.
     kind, _, case_id = parse_upload_key(key)
     photo = Photo(id=photo_id, kind=kind, case_id=case_id if kind is PhotoKind.REFERENCE else None,
-                  s3_key=key.removeprefix("uploads/"), status=PhotoStatus.FAILED, failed_stage="ingest",
+                  s3_key=key.removeprefix(UPLOADS), status=PhotoStatus.FAILED, failed_stage="ingest",
                   reason=reason)
     return store.add_photo(photo)
 

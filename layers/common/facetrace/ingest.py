@@ -18,9 +18,8 @@ from aws_lambda_powertools import Logger
 from facetrace.case import CaseStatus, CaseStore
 from facetrace.image_check import ImageRejected, Limits, check_image, check_size
 from facetrace.messages import Job, PhotoKind
-from facetrace.photo import (
-    UPLOAD_PREFIX, ContentStore, DuplicateContent, Photo, PhotoStatus, PhotoStore, content_key, parse_upload_key,
-)
+from facetrace.photo import ContentStore, DuplicateContent, Photo, PhotoStatus, PhotoStore, content_key
+from facetrace.keys import UPLOADS, parse_upload_key
 from facetrace.ports import ObjectInfo, ObjectStore, Queue
 from facetrace.upload import decode_metadata
 
@@ -79,7 +78,7 @@ def _inspect(upload: Upload, kind: PhotoKind, photo_id: str, case_id: str | None
     case_open = kind is not PhotoKind.REFERENCE or _case_is_open(case_id, deps.cases)
     sha256 = hashlib.sha256(data).hexdigest()
     base = dict(
-        id=photo_id, kind=kind, case_id=case_id if case_open else None, s3_key=upload.key.removeprefix(UPLOAD_PREFIX),
+        id=photo_id, kind=kind, case_id=case_id if case_open else None, s3_key=upload.key.removeprefix(UPLOADS),
         size_bytes=len(data), content_type=info.content_type, taken_at=details.taken_at, place=details.place,
         lat=details.lat, lon=details.lon, contact=details.contact, sha256=sha256,
     )

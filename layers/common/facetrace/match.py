@@ -10,16 +10,16 @@ from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
 from facetrace.alert import AlertStore
-from facetrace.alerting import raise_alert
+from facetrace.alert import raise_alert
 from facetrace.case import CaseStore
 from facetrace.face import FaceStore, StoredFace
 from facetrace.gallery import Candidate
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
 from facetrace.ports import ObjectStore, Publisher
-from facetrace.retro_search import retention_start, search_past_sightings
-from facetrace.search import SearchStore, run_search
+from facetrace.past_sightings import retention_start, recheck_past_sightings
+from facetrace.photo_search import SearchStore, run_search
 from facetrace.subscription import SubscriptionStore
 
 logger = Logger(child=True)
@@ -150,7 +150,7 @@ def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thres
     outcome = MatchOutcome(photo.id, faces=sum(usable))
     if any(usable) and photo.case_id:
         # The person may have been seen before the case (or this photo) existed.
-        outcome.alerts = search_past_sightings(photo.case_id, result.model, stored, deps, thresholds.match,
+        outcome.alerts = recheck_past_sightings(photo.case_id, result.model, stored, deps, thresholds.match,
                                                thresholds.alert, retention_start(deps.retention_days))
     return outcome
 
@@ -182,7 +182,7 @@ def _refusal(result: FacesResult) -> str:
 Found = dict[tuple[str, int], list[Candidate]]  # (photo id, face index) -> candidates
 
 
-def search_batch(results: list[FacesResult], deps: MatchDeps, thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
+def find_candidates(results: list[FacesResult], deps: MatchDeps, thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
     """Search every usable sighting face of a whole batch in one matrix product per model."""
     probes: dict[tuple[str, int], list[tuple[str, Face]]] = {}
     models: dict[tuple[str, int], ModelInfo] = {}

@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from aws_lambda_powertools import Logger
 
 from facetrace.messages import AlertMessage, DeliveryRecord, Recipient
-from facetrace.photo import reference_key, sighting_key
+from facetrace.keys import reference_key, sighting_key
 from facetrace.ports import Mailer, ObjectStore, Publisher, Queue
 
 logger = Logger(child=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
@@ -88,7 +87,6 @@ class ContentStore(Protocol):
 
 
 FINAL = frozenset({PhotoStatus.PROCESSED, PhotoStatus.REJECTED, PhotoStatus.FAILED, PhotoStatus.DUPLICATE})
-UPLOAD_PREFIX = "uploads/"
 
 
 def content_key(kind: PhotoKind, sha256: str, case_id: str | None) -> str | None:
@@ -98,48 +96,3 @@ def content_key(kind: PhotoKind, sha256: str, case_id: str | None) -> str | None
     if kind is PhotoKind.REFERENCE and case_id:
         return f"reference:{case_id}:{sha256}"
     return None
-
-
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-# fullmatch, not match with "$": "$" also matches before a trailing newline.
-_SIGHTING_KEY = re.compile(rf"sightings/(?P<photo>{_UUID})")
-_REFERENCE_KEY = re.compile(rf"references/(?P<case>{_UUID})/(?P<photo>{_UUID})")
-_SEARCH_KEY = re.compile(rf"searches/(?P<agency>{_UUID})/(?P<photo>{_UUID})")
-
-
-def sighting_key(photo_id: str) -> str:
-    """The S3 key the server assigns to a citizen's sighting."""
-    return f"sightings/{photo_id}"
-
-
-def reference_key(case_id: str, photo_id: str) -> str:
-    """The S3 key the server assigns to an agency's reference photo."""
-    return f"references/{case_id}/{photo_id}"
-
-
-def search_key(agency_id: str, search_id: str) -> str:
-    """The S3 key the server assigns to an agency's search photo."""
-    return f"searches/{agency_id}/{search_id}"
-
-
-def upload_key(key: str) -> str:
-    """Where the browser POSTs a photo; ingest pins the checked bytes under `key` itself, written once."""
-    return UPLOAD_PREFIX + key
-
-
-def parse_upload_key(key: str) -> tuple[PhotoKind, str, str | None]:
-    """(kind, photo_id, case_id) of an upload key the server issued, else ValueError."""
-    if not key.startswith(UPLOAD_PREFIX):
-        raise ValueError(f"key {key!r} is not an upload key")
-    return parse_key(key.removeprefix(UPLOAD_PREFIX))
-
-
-def parse_key(key: str) -> tuple[PhotoKind, str, str | None]:
-    """Return (kind, photo_id, case_id) for a key the server issued, else raise ValueError."""
-    if m := _SIGHTING_KEY.fullmatch(key):
-        return PhotoKind.SIGHTING, m["photo"], None
-    if m := _REFERENCE_KEY.fullmatch(key):
-        return PhotoKind.REFERENCE, m["photo"], m["case"]
-    if m := _SEARCH_KEY.fullmatch(key):
-        return PhotoKind.SEARCH, m["photo"], None
-    raise ValueError(f"key {key!r} was not issued by FaceTrace")

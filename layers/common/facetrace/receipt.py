@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from facetrace.messages import PhotoKind
-from facetrace.photo import PhotoStatus, PhotoStore, sighting_key, upload_key
+from facetrace.photo import PhotoStatus, PhotoStore
+from facetrace.keys import sighting_key, upload_key
 from facetrace.ports import ObjectStore
 from facetrace.upload import issued_at
 

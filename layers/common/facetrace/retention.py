@@ -11,7 +11,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from facetrace.photo import Photo
-from facetrace.retro_search import retention_start
+from facetrace.past_sightings import retention_start
 
 logger = Logger(child=True)
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from facetrace.case import CaseStatus, CaseStore, Place, SeenAt
 from facetrace.image_check import Limits
-from facetrace.photo import reference_key, sighting_key, upload_key
+from facetrace.keys import reference_key, sighting_key, upload_key
 from facetrace.ports import ObjectStore
 
 ContentType = Literal["image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/avif"]

@@ -9,7 +9,7 @@ from facetrace.adapters import aws
 from facetrace.adapters.idempotency import IdempotentOnce
 from facetrace.adapters.mysql import MySQLStore
 from facetrace.config import Settings
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.image_check import Limits
 from facetrace.ingest import IngestDeps
 from facetrace.match import MatchDeps

@@ -10,7 +10,7 @@ import numpy as np
 from facetrace.adapters.mysql.connection import Database
 from facetrace.face import StoredFace
 from facetrace.gallery import Candidate, Gallery
-from facetrace.live_gallery import GalleryUpdate, Watermark
+from facetrace.gallery.live import GalleryUpdate, Watermark
 from facetrace.messages import Face, ModelInfo
 
 _INSERT_FACE = (

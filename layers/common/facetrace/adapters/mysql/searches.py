@@ -7,7 +7,7 @@ from typing import Sequence
 
 from facetrace.adapters.mysql._time import from_db, to_db
 from facetrace.adapters.mysql.connection import Database
-from facetrace.search import Search, SearchCandidate
+from facetrace.photo_search import Search, SearchCandidate
 
 
 class SearchRepository:

@@ -8,7 +8,8 @@ from typing import Callable, Protocol
 from aws_lambda_powertools import Logger
 
 from facetrace.gallery import Gallery
-from facetrace.live_gallery import GalleryUpdate, LiveGallery, Watermark
+from facetrace.gallery.live import GalleryUpdate, LiveGallery, Watermark
+from facetrace.keys import snapshot_key
 from facetrace.ports import ObjectStore
 
 logger = Logger(child=True)
@@ -26,11 +27,6 @@ class GallerySource(Protocol):
     def gallery_update(self, model_name: str, dim: int, since: Watermark, until: Watermark) -> GalleryUpdate:
         """Faces added and cases closed or reopened between two watermarks."""
         ...
-
-
-def snapshot_key(model_name: str) -> str:
-    """Where a model's gallery snapshot lives in the bucket."""
-    return f"gallery/{model_name}.npz"
 
 
 class GalleryCache:

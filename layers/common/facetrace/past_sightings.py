@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 from aws_lambda_powertools import Logger
 
-from facetrace.alerting import AlertingDeps, raise_alert
+from facetrace.alert import AlertingDeps, raise_alert
 from facetrace.face import SightingFaces, StoredFace
 from facetrace.gallery import Candidate
 from facetrace.messages import ModelInfo
@@ -26,7 +26,7 @@ def retention_start(retention_days: int, now: datetime | None = None) -> datetim
     return (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
 
 
-def search_past_sightings(case_id: str, model: ModelInfo, references: list[StoredFace], deps: RetroDeps,
+def recheck_past_sightings(case_id: str, model: ModelInfo, references: list[StoredFace], deps: RetroDeps,
                           match_threshold: float, alert_threshold: float, since: datetime) -> list[str]:
     """Match a case's new reference faces against earlier sightings; raise (once) and return the new alerts."""
     refs = [r for r in references if r.usable]

@@ -20,10 +20,11 @@ from pydantic import BaseModel
 from facetrace.access import NotVisible, Viewer
 from facetrace.audit import AuditAction, AuditLog, record
 from facetrace.gallery import Candidate
-from facetrace.gallery_cache import GalleryCache
+from facetrace.gallery.cache import GalleryCache
 from facetrace.image_check import Limits
 from facetrace.messages import FacesResult
-from facetrace.photo import Photo, PhotoStatus, PhotoStore, search_key
+from facetrace.photo import Photo, PhotoStatus, PhotoStore
+from facetrace.keys import search_key
 from facetrace.ports import ObjectStore
 from facetrace.upload import ContentType, UploadTicket, _ticket
 
