@@ -33,7 +33,7 @@ def _recorded(store, status=PhotoStatus.RECEIVED, kind=PhotoKind.SIGHTING):
     ("facetrace-faces-dlq", "match"),
     ("facetrace-ingest-dlq", "ingest"),
     ("facetrace-alerts-dlq", "notify"),
-    ("facetrace-deliveries-dlq", "record"),
+    ("facetrace-deliveries-dlq", "deliveries"),
     ("something-else", "pipeline"),
 ])
 def test_stage_is_read_from_the_dead_letter_queue_name(queue, stage):

@@ -87,7 +87,7 @@ def _run(code: str, service: str) -> list[dict]:
 def test_every_function_has_a_service_name_of_its_own():
     # GIVEN the template WHEN each function's environment is read THEN no two functions share a service name
     names = [_deployed_service(f) for f in ("IngestFunction", "MatchFunction", "NotifyFunction", "ApiFunction",
-                                            "RecordFunction", "DeadLetterFunction", "MigrateFunction")]
+                                            "DeliveriesFunction", "DeadLetterFunction", "MigrateFunction")]
     assert len(set(names)) == len(names)
 
 

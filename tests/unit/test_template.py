@@ -22,7 +22,7 @@ TEMPLATE_PATH = REPO / "infra" / "template.yaml"
 FUNCTIONS = {
     "IngestFunction": "ingest", "MatchFunction": "match", "NotifyFunction": "notify",
     "ApiFunction": "api", "DeadLetterFunction": "deadletter", "MigrateFunction": "migrate",
-    "RecordFunction": "record",
+    "DeliveriesFunction": "deliveries",
 }
 
 
@@ -343,8 +343,8 @@ def test_event_wiring(template):
     assert sorted((fn, q) for fn, q, _ in sqs_events(template)) == [
         ("DeadLetterFunction", "AlertsDeadLetterQueue"), ("DeadLetterFunction", "DeliveriesDeadLetterQueue"),
         ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "IngestDeadLetterQueue"),
-        ("DeadLetterFunction", "JobsDeadLetterQueue"),
-        ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue"), ("RecordFunction", "DeliveriesQueue")]
+        ("DeadLetterFunction", "JobsDeadLetterQueue"), ("DeliveriesFunction", "DeliveriesQueue"),
+        ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue")]
     # AND the alerts topic reaches the alerts queue raw, with a queue policy letting it
     sub = res["AlertsTopicSubscription"]["Properties"]
     assert sub["Protocol"] == "sqs" and sub["RawMessageDelivery"] is True

@@ -25,9 +25,9 @@ from facetrace.keys import UPLOADS, parse_key, parse_upload_key
 logger = Logger(child=True)
 
 # The queue a dead-letter queue serves -> the stage that gave up on its messages.
-STAGES = {"ingest": "ingest", "jobs": "faces", "faces": "match", "alerts": "notify", "deliveries": "record"}
+STAGES = {"ingest": "ingest", "jobs": "faces", "faces": "match", "alerts": "notify", "deliveries": "deliveries"}
 STAGE_NAMES = {"ingest": "checking the upload", "faces": "face detection", "match": "matching",
-               "notify": "notification", "record": "recording a delivery", "pipeline": "the pipeline"}
+               "notify": "notification", "deliveries": "recording a delivery", "pipeline": "the pipeline"}
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ID_FIELDS = ("photo_id", "receipt_id", "sighting_id", "search_id")
 MAX_REFERENCES = 20  # a dead message names one photo; a few more is noise, never worth many queries
@@ -55,13 +55,13 @@ def record_dead_letter(body: str, queue_name: str, store: DeadLetterStore, attem
     """Give the photos (or alert) a dead message names a final state; unreadable messages are only logged."""
     stage = stage_of(queue_name)
     outcome = DeadLetterOutcome(stage)
-    if stage == "record":
+    if stage == "deliveries":
         _record_again(body, store)
     elif stage == "notify":
         outcome.alerts = _undelivered(body, store, attempts)
     else:
         outcome.failed = _fail_photos(body, stage, store, attempts)
-    if not outcome.failed and not outcome.alerts and stage != "record":
+    if not outcome.failed and not outcome.alerts and stage != "deliveries":
         logger.error("dead letter names nothing on record", extra={"queue": queue_name, "body": body[:500]})
     return outcome
 

@@ -1,4 +1,4 @@
-"""Record Lambda: deliveries queue -> store each e-mail/SMS delivery of an alert in MySQL."""
+"""Deliveries Lambda: deliveries queue -> store each e-mail/SMS delivery of an alert in MySQL."""
 
 from __future__ import annotations
 
