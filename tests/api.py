@@ -11,6 +11,7 @@ from facetrace.image_check import Limits
 from devstack.gateway import DEV_SCHEME, LocalGateway, routes_from_template
 from devstack.template import load_template
 from facetrace.review import ReviewDeps
+from facetrace.upload import Uploads
 from functions.api.app import make_handler
 from tests import fakes
 from tests.conftest import REPO
@@ -41,6 +42,10 @@ class FakeWiring:
     def limits(self) -> Limits:
         s = self.settings
         return Limits(s.min_upload_bytes, s.max_upload_bytes, s.min_image_side, s.max_image_side, s.max_image_pixels)
+
+    @property
+    def uploads(self) -> Uploads:
+        return Uploads(self.objects, self.limits, self.settings.upload_url_ttl_s)
 
     def review(self) -> ReviewDeps:
         return ReviewDeps(self.store, self.objects, self.settings.photo_url_ttl_s)

@@ -34,7 +34,7 @@ from facetrace.receipt import Receipt, UnknownReceipt, receipt_status
 from facetrace.review import AlertDetail, AlertQuery, ReviewRequest
 from facetrace.photo_search import SearchResult, SearchTicket, search_result, start_search
 from facetrace.subscription import NewSubscription, Subscription
-from facetrace.upload import ContentType, SightingDetails, UploadTicket, request_sighting_upload
+from facetrace.upload import ContentType, SightingDetails, UploadTicket
 from facetrace.wiring import Wiring
 
 logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
@@ -246,7 +246,7 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
 
     @app.post("/sightings/upload", responses=_answers(201, "the upload form and receipt id", *BODY))
     def sighting_upload(body: SightingDetails) -> Response[UploadTicket]:
-        ticket = request_sighting_upload(body, wiring.objects, wiring.limits, wiring.settings.upload_url_ttl_s)
+        ticket = wiring.uploads.sighting(body)
         return Response(201, content_types.APPLICATION_JSON, ticket)
 
     @app.get("/receipts/<receipt_id>", responses=_answers(200, "the upload's status", 404, 422, 503))
@@ -260,7 +260,7 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
 
     @app.get("/cases/<case_id>", responses=_answers(200, "the case", 422, *AGENCY, 404, 503))
     def get_case(case_id: UUID) -> Case:
-        return visible_case(wiring.store, wiring.store, viewer(), str(case_id))
+        return visible_case(wiring.store, viewer(), str(case_id))
 
     @app.patch("/cases/<case_id>", responses=_answers(200, "the changed case", *BODY, *AGENCY, 404, 409, 503))
     def update_case(case_id: UUID, body: CaseChanges) -> Case:
@@ -288,14 +288,12 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
 
     @app.post("/cases/<case_id>/photos", responses=_answers(201, "the upload form", *BODY, *AGENCY, 404, 409, 503))
     def add_photo(case_id: UUID, body: PhotoRequest) -> Response[UploadTicket]:
-        ticket = casework.reference_upload(wiring.store, viewer(), str(case_id), body.content_type, wiring.objects,
-                                           wiring.limits, wiring.settings.upload_url_ttl_s)
+        ticket = casework.reference_upload(wiring.store, viewer(), str(case_id), body.content_type, wiring.uploads)
         return Response(201, content_types.APPLICATION_JSON, ticket)
 
     @app.post("/searches", responses=_answers(201, "the search's upload form", *BODY, *AGENCY, 503))
     def create_search(body: PhotoRequest) -> Response[SearchTicket]:
-        ticket = start_search(wiring.store, wiring.store, viewer(), body.content_type, wiring.objects,
-                              wiring.limits, wiring.settings.upload_url_ttl_s)
+        ticket = start_search(wiring.store, viewer(), body.content_type, wiring.uploads)
         return Response(201, content_types.APPLICATION_JSON, ticket)
 
     @app.get("/searches/<search_id>", responses=_answers(200, "the search's status and candidates", 422, *AGENCY, 404, 503))

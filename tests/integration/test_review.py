@@ -39,7 +39,7 @@ class Env:
         self.wiring = Wiring(Settings(upload_bucket=BUCKET, db_url=db_url, aws_region=events.REGION))
         self.store = self.wiring.store
         self.publisher = fakes.FakePublisher()
-        self.deps = MatchDeps(self.store, self.store, self.store, self.store, self.publisher, self.wiring.objects,
+        self.deps = MatchDeps(self.store, self.publisher, self.wiring.objects,
                               GalleryCache(self.store, None), retention_days=90)
         self.a, self.b = fakes.agency("A"), fakes.agency("B", "b@police.example")
         self.store.add_agency(self.a)

@@ -65,7 +65,7 @@ def test_visible_cases_are_own_and_shared_open_ones(store):
 def test_a_search_photo_is_matched_without_faces_matches_or_alerts(store):
     # GIVEN an enrolled case and a search photo of kind search recorded for the agency
     objects, publisher = fakes.FakeObjects(), fakes.FakePublisher()
-    deps = MatchDeps(store, store, store, store, publisher, objects, GalleryCache(store, None), searches=store)
+    deps = MatchDeps(store, publisher, objects, GalleryCache(store, None))
     mine = _agency(store)
     case = fakes.case(mine.id)
     store.add_case(case)

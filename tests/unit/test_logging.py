@@ -24,7 +24,7 @@ INGEST = """
 
     class Wiring:
         def ingest(self):
-            return IngestDeps(objects, store, store, jobs, "bucket", LIMITS)
+            return IngestDeps(objects, store, jobs, "bucket", LIMITS)
 
     good, bad = upload_key(sighting_key(new_receipt_id())), upload_key(sighting_key(new_receipt_id()))
     objects.add(good, images.jpeg())

@@ -27,8 +27,7 @@ class World:
         self.store = fakes.MemoryStore()
         self.objects = fakes.FakeObjects()
         self.publisher = fakes.FakePublisher()
-        self.deps = MatchDeps(photos=self.store, cases=self.store, faces=self.store, alerts=self.store,
-                              publisher=self.publisher, objects=self.objects,
+        self.deps = MatchDeps(store=self.store, publisher=self.publisher, objects=self.objects,
                               galleries=GalleryCache(self.store, self.objects))
         self.agency = agency = fakes.agency()
         self.store.add_agency(agency)

@@ -24,7 +24,7 @@ NOW = datetime.now(timezone.utc)
 class World:
     def __init__(self) -> None:
         self.store, self.objects, self.publisher = fakes.MemoryStore(), fakes.FakeObjects(), fakes.FakePublisher()
-        self.deps = MatchDeps(self.store, self.store, self.store, self.store, self.publisher, self.objects,
+        self.deps = MatchDeps(self.store, self.publisher, self.objects,
                               GalleryCache(self.store, None), retention_days=90)
         self.agency = fakes.agency()
         self.store.add_agency(self.agency)

@@ -21,7 +21,7 @@ class Scene:
     def __init__(self) -> None:
         self.wiring = FakeWiring()
         self.store, self.objects = self.wiring.store, self.wiring.objects
-        self.deps = MatchDeps(self.store, self.store, self.store, self.store, fakes.FakePublisher(), self.objects,
+        self.deps = MatchDeps(self.store, fakes.FakePublisher(), self.objects,
                               GalleryCache(self.store, None))
         self.a, self.b = fakes.agency("A"), fakes.agency("B", "b@police.example")
         self.store.add_agency(self.a)

@@ -15,6 +15,7 @@ from facetrace.messages import PhotoKind
 from facetrace.photo import Photo, PhotoStatus
 from facetrace.keys import parse_upload_key
 from facetrace.receipt import UnknownReceipt, receipt_status
+from facetrace.upload import Uploads
 from facetrace.photo_search import Search, search_result, start_search
 from tests import fakes
 from tests.fakes import MODEL, face, unit
@@ -33,10 +34,10 @@ class World:
     def __init__(self) -> None:
         self.store = SearchMemory()
         self.objects = fakes.FakeObjects()
+        self.uploads = Uploads(self.objects, Limits(1, 10_000_000, 64, 8000, 50_000_000), 300)
         self.publisher = fakes.FakePublisher()
-        self.deps = MatchDeps(photos=self.store, cases=self.store, faces=self.store, alerts=self.store,
-                              publisher=self.publisher, objects=self.objects,
-                              galleries=GalleryCache(self.store, self.objects), searches=self.store)
+        self.deps = MatchDeps(store=self.store, publisher=self.publisher, objects=self.objects,
+                              galleries=GalleryCache(self.store, self.objects))
         self.mine, self.theirs = fakes.agency("Mine"), fakes.agency("Theirs", "other@police.example")
         for a in (self.mine, self.theirs):
             self.store.add_agency(a)
@@ -55,8 +56,7 @@ class World:
     def search(self, *embeddings, viewer: Viewer | None = None):
         """Start a search, 'upload' its photo, and match the worker's result for it."""
         viewer = viewer or self.officer
-        ticket = start_search(self.store, self.store, viewer, "image/jpeg", self.objects,
-                              Limits(1, 10_000_000, 64, 8000, 50_000_000), 300)
+        ticket = start_search(self.store, viewer, "image/jpeg", self.uploads)
         key = ticket.fields["key"].removeprefix("uploads/")
         kind, photo_id, case_id = parse_upload_key(ticket.fields["key"])
         photo = Photo(id=photo_id, kind=kind, case_id=case_id, s3_key=key, status=PhotoStatus.RECEIVED)
@@ -120,8 +120,7 @@ def test_only_the_searching_agency_reads_the_result_and_both_are_audited(world):
 
 
 def test_a_search_is_pending_until_its_photo_arrives_and_hidden_from_receipts(world):
-    ticket = start_search(world.store, world.store, world.officer, "image/png", world.objects,
-                          Limits(1, 10_000_000, 64, 8000, 50_000_000), 300)
+    ticket = start_search(world.store, world.officer, "image/png", world.uploads)
     assert search_result(world.store, world.officer, ticket.search_id).status == "pending"
     assert ticket.receipt_id == ticket.search_id
     # AND once recorded, the public receipt does not reveal it

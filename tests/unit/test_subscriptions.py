@@ -81,10 +81,10 @@ def test_another_agencys_subscriptions_never_receive_its_alerts(scene):
 
 
 def test_match_puts_the_recipients_in_the_published_alert(scene):
-    # GIVEN A subscribed a duty phone for Harbour sightings, and matching wired with subscriptions
+    # GIVEN A subscribed a duty phone for Harbour sightings
     _subscribe(scene.store, scene.a.id, channel="sms", address="+41791234567", region="harbour")
     publisher = fakes.FakePublisher()
-    deps = scene.deps.__class__(**{**scene.deps.__dict__, "publisher": publisher, "subscriptions": scene.store})
+    deps = scene.deps.__class__(**{**scene.deps.__dict__, "publisher": publisher})
     # WHEN a new sighting at the Harbour raises an alert
     sighting = scene.photo(PhotoKind.SIGHTING, place="Old Harbour")
     from facetrace.match import process_faces

@@ -14,9 +14,9 @@ from moto import mock_aws
 from facetrace.adapters.aws import S3Objects
 from facetrace.case import CaseStatus
 from facetrace.keys import parse_upload_key, reference_key, upload_key
-from facetrace.upload import (
-    SightingDetails, decode_metadata, encode_metadata, request_reference_upload, request_sighting_upload,
-)
+from facetrace.access import NotVisible, Viewer
+from facetrace.casework import CaseClosed, reference_upload
+from facetrace.upload import SightingDetails, Uploads, decode_metadata, encode_metadata
 from tests import fakes
 from tests.images import LIMITS
 
@@ -91,7 +91,7 @@ def test_presigned_post_policy_fixes_key_type_size_and_expiry(s3_objects):
     # GIVEN a real S3 adapter on a (moto) bucket and a 300 s ticket lifetime
     before = datetime.now(timezone.utc)
     # WHEN a citizen asks to upload a PNG sighting
-    ticket = request_sighting_upload(DETAILS, s3_objects, LIMITS, ttl_s=300)
+    ticket = Uploads(s3_objects, LIMITS, 300).sighting(DETAILS)
     # THEN the signed policy pins the server-chosen key, the exact type and the size range
     policy = _policy(ticket.fields)
     exact, ranges = _conditions(policy)
@@ -113,8 +113,8 @@ def test_presigned_post_policy_fixes_key_type_size_and_expiry(s3_objects):
 
 def test_each_ticket_gets_a_fresh_key(s3_objects):
     # GIVEN / WHEN two tickets are requested with the same details
-    first = request_sighting_upload(SightingDetails(), s3_objects, LIMITS, ttl_s=60)
-    second = request_sighting_upload(SightingDetails(), s3_objects, LIMITS, ttl_s=60)
+    first = Uploads(s3_objects, LIMITS, 60).sighting(SightingDetails())
+    second = Uploads(s3_objects, LIMITS, 60).sighting(SightingDetails())
     # THEN they point at different keys
     assert first.receipt_id != second.receipt_id
     assert first.fields["key"] != second.fields["key"]
@@ -128,7 +128,7 @@ def test_reference_ticket_for_an_open_case_uses_the_case_key():
     case = fakes.case(agency.id)
     store.add_case(case)
     # WHEN the agency asks to upload a reference photo
-    ticket = request_reference_upload(case.id, "image/jpeg", store, objects, LIMITS, ttl_s=60)
+    ticket = reference_upload(store, Viewer(agency.id, "officer"), case.id, "image/jpeg", Uploads(objects, LIMITS, 60))
     # THEN the key files the photo under that case, in the upload inbox
     assert ticket.fields["key"] == upload_key(reference_key(case.id, ticket.receipt_id))
 
@@ -137,13 +137,13 @@ def test_reference_ticket_for_an_open_case_uses_the_case_key():
 def test_no_reference_ticket_for_a_missing_or_closed_case(status):
     # GIVEN a case id that is unknown, or a closed case
     store, objects = fakes.MemoryStore(), fakes.FakeObjects()
-    case_id = str(uuid.uuid4())
+    agency = fakes.agency()
+    store.add_agency(agency)
+    agency_id, case_id = agency.id, str(uuid.uuid4())
     if status is not None:
-        agency = fakes.agency()
-        store.add_agency(agency)
         case = fakes.case(agency.id, status=status)
         store.add_case(case)
         case_id = case.id
-    # WHEN a reference upload is requested THEN it is refused
-    with pytest.raises(LookupError, match="not open"):
-        request_reference_upload(case_id, "image/jpeg", store, objects, LIMITS, ttl_s=60)
+    # WHEN a reference upload is requested THEN it is refused: an unknown case is not visible, a closed one closed
+    with pytest.raises(CaseClosed if status else NotVisible):
+        reference_upload(store, Viewer(agency_id, "officer"), case_id, "image/jpeg", Uploads(objects, LIMITS, 60))

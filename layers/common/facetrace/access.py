@@ -43,22 +43,26 @@ def signed_in(agencies: CaseStore, agency_id: str, user_sub: str) -> Viewer:
     return Viewer(agency_id, user_sub)
 
 
+class AccessStore(CaseStore, ShareStore, Protocol):
+    """Cases and who they were shared with: what deciding visibility reads."""
+
+
 def can_see(case: Case, viewer: Viewer, shares: ShareStore) -> bool:
     """True for the owning agency and for agencies the case was shared with."""
     return case.agency_id == viewer.agency_id or shares.is_shared_with(case.id, viewer.agency_id)
 
 
-def visible_case(cases: CaseStore, shares: ShareStore, viewer: Viewer, case_id: str) -> Case:
+def visible_case(store: AccessStore, viewer: Viewer, case_id: str) -> Case:
     """The case if the viewer's agency owns it or it was shared with it, else NotVisible."""
-    case = cases.get_case(case_id)
-    if case is None or not can_see(case, viewer, shares):
+    case = store.get_case(case_id)
+    if case is None or not can_see(case, viewer, store):
         raise NotVisible(f"case {case_id} not found")
     return case
 
 
-def owned_case(cases: CaseStore, shares: ShareStore, viewer: Viewer, case_id: str) -> Case:
+def owned_case(store: AccessStore, viewer: Viewer, case_id: str) -> Case:
     """The case if the viewer's agency owns it; NotVisible if it cannot see it, OwnerOnly if it only shares it."""
-    case = visible_case(cases, shares, viewer, case_id)
+    case = visible_case(store, viewer, case_id)
     if case.agency_id != viewer.agency_id:
         raise OwnerOnly(f"only the owning agency may change case {case_id}")
     return case

@@ -80,30 +80,31 @@ def alert_message(
     )
 
 
+class AlertingStore(CaseStore, FaceStore, AlertStore, SubscriptionStore, Protocol):
+    """What raising an alert reads and writes."""
+
+
 class AlertingDeps(Protocol):
-    cases: CaseStore
-    faces: FaceStore
-    alerts: AlertStore
+    store: AlertingStore
     publisher: Publisher
-    subscriptions: SubscriptionStore | None  # None: the agency's own e-mail receives every alert
 
 
 def raise_alert(deps: AlertingDeps, sighting: Photo, model_name: str, face_id: int, face_index: int, box,
                 candidate: Candidate) -> Alert | None:
     """Store the alert for (sighting, case) and publish it; the alert if it was published now, else None."""
-    alert = deps.alerts.add_alert(Alert(
+    alert = deps.store.add_alert(Alert(
         id=str(uuid.uuid4()), case_id=candidate.case_id, sighting_id=sighting.id, sighting_face_id=face_id,
         reference_face_id=candidate.reference_face_id, score=candidate.score, model_name=model_name,
         created_at=datetime.now(timezone.utc),
     ))
     if alert.published_at is not None:
         return None
-    ref_photo = deps.faces.photo_of_face(alert.reference_face_id)
-    case = deps.cases.get_case(alert.case_id)
-    agency = deps.cases.get_agency(case.agency_id)
+    ref_photo = deps.store.photo_of_face(alert.reference_face_id)
+    case = deps.store.get_case(alert.case_id)
+    agency = deps.store.get_agency(case.agency_id)
     message = alert_message(alert, case, agency, sighting, face_index, box, ref_photo).model_copy(
-        update={"recipients": recipients(deps.subscriptions, agency, case.id, sighting.place)})
+        update={"recipients": recipients(deps.store, agency, case.id, sighting.place)})
     deps.publisher.publish(message.model_dump_json(), subject="FaceTrace alert", attributes={"case_id": alert.case_id})
-    deps.alerts.mark_published(alert.id, datetime.now(timezone.utc))
+    deps.store.mark_published(alert.id, datetime.now(timezone.utc))
     logger.info("alert raised", extra={"alert_id": alert.id, "case_id": alert.case_id, "score": alert.score})
     return alert

@@ -58,5 +58,5 @@ def record(log: AuditLog, viewer: Viewer, action: AuditAction, case_id: str | No
 
 def case_audit(store: AuditedStore, viewer: Viewer, case_id: str) -> list[AuditEntry]:
     """A case's audit trail, oldest first; only the owning agency may read it."""
-    owned_case(store, store, viewer, case_id)
+    owned_case(store, viewer, case_id)
     return store.audit_of_case(case_id)

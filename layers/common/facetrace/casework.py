@@ -15,10 +15,8 @@ from pydantic import BaseModel, Field
 from facetrace.access import ShareStore, Viewer, owned_case, visible_case
 from facetrace.audit import AuditAction, AuditLog, record
 from facetrace.case import Case, CaseDetails, CaseStatus, CaseStore, optional_fields
-from facetrace.image_check import Limits
 from facetrace.photo import PhotoStatus
-from facetrace.ports import ObjectStore
-from facetrace.upload import ContentType, UploadTicket, request_reference_upload
+from facetrace.upload import ContentType, Uploads, UploadTicket
 
 logger = Logger(child=True)
 
@@ -67,7 +65,7 @@ def update_case(store: CaseworkStore, viewer: Viewer, case_id: str, changes: Cas
 
 def close_case(store: CaseworkStore, viewer: Viewer, case_id: str, grace_days: int, reason: str | None = None) -> Case:
     """Close a case (owner only): its reference embeddings are erased now, its photos become deletable later."""
-    case = owned_case(store, store, viewer, case_id)
+    case = owned_case(store, viewer, case_id)
     if case.status is CaseStatus.OPEN:
         record(store, viewer, AuditAction.CASE_CLOSED, case_id, reason=reason)
         store.set_case_status(case_id, CaseStatus.CLOSED)
@@ -90,15 +88,15 @@ def share_case(store: CaseworkStore, viewer: Viewer, case_id: str, agency_id: st
 
 
 def reference_upload(store: CaseworkStore, viewer: Viewer, case_id: str, content_type: ContentType,
-                     objects: ObjectStore, limits: Limits, ttl_s: int) -> UploadTicket:
+                     uploads: Uploads) -> UploadTicket:
     """Issue the presigned POST for a reference photo of an open case (owner only)."""
     _open_owned(store, viewer, case_id)
-    return request_reference_upload(case_id, content_type, store, objects, limits, ttl_s)
+    return uploads.reference(case_id, content_type)
 
 
 def reference_photos(store: CaseworkStore, viewer: Viewer, case_id: str) -> list[ReferencePhoto]:
     """A visible case's reference photos with each one's status, reason and verdict."""
-    visible_case(store, store, viewer, case_id)
+    visible_case(store, viewer, case_id)
     return store.reference_photos(case_id)
 
 
@@ -110,7 +108,7 @@ def verdict(status: PhotoStatus, usable_faces: int) -> str:
 
 
 def _open_owned(store: CaseworkStore, viewer: Viewer, case_id: str) -> Case:
-    case = owned_case(store, store, viewer, case_id)
+    case = owned_case(store, viewer, case_id)
     if case.status is CaseStatus.CLOSED:
         raise CaseClosed(f"case {case_id} is closed")
     return case

@@ -29,8 +29,8 @@ DUPLICATE_REASON = "the same photo was already received; it is processed once"
 SECOND_WRITE = "a second upload with the same ticket; the first upload is kept"
 
 
-class IngestStore(PhotoStore, ContentStore, Protocol):
-    """What ingest records: photos, who holds which bytes, refused writes."""
+class IngestStore(PhotoStore, ContentStore, CaseStore, Protocol):
+    """What ingest reads and records: cases (open?), photos, who holds which bytes, refused writes."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,7 @@ class IngestDeps:
     """Where ingest reads the upload from and records and queues it."""
 
     objects: ObjectStore
-    photos: IngestStore
-    cases: CaseStore
+    store: IngestStore
     jobs: Queue
     bucket: str
     limits: Limits
@@ -60,7 +59,7 @@ def ingest_upload(upload: Upload, deps: IngestDeps) -> Photo | None:
     except ValueError:
         logger.warning("ignoring object FaceTrace did not issue", extra={"key": upload.key})
         return None
-    existing = deps.photos.get_photo(photo_id)
+    existing = deps.store.get_photo(photo_id)
     if existing is not None:
         return _again(existing, upload, deps)
     read = deps.objects.read(upload.key, upload.etag)
@@ -75,7 +74,7 @@ def ingest_upload(upload: Upload, deps: IngestDeps) -> Photo | None:
 def _inspect(upload: Upload, kind: PhotoKind, photo_id: str, case_id: str | None, data: bytes, info: ObjectInfo,
              deps: IngestDeps) -> Photo:
     details = decode_metadata(info.metadata)
-    case_open = kind is not PhotoKind.REFERENCE or _case_is_open(case_id, deps.cases)
+    case_open = kind is not PhotoKind.REFERENCE or _case_is_open(case_id, deps.store)
     sha256 = hashlib.sha256(data).hexdigest()
     base = dict(
         id=photo_id, kind=kind, case_id=case_id if case_open else None, s3_key=upload.key.removeprefix(UPLOADS),
@@ -96,9 +95,9 @@ def _inspect(upload: Upload, kind: PhotoKind, photo_id: str, case_id: str | None
 def _record(photo: Photo, data: bytes, upload: Upload, deps: IngestDeps) -> Photo:
     if photo.status is PhotoStatus.REJECTED:
         return _store(photo, upload, deps)  # rejected bytes are not kept, only the reason
-    original = deps.photos.photo_by_content(photo.dedup_key) if photo.dedup_key else None
+    original = deps.store.photo_by_content(photo.dedup_key) if photo.dedup_key else None
     if original is not None and original.status is PhotoStatus.FAILED:
-        deps.photos.release_content(original.id)  # it will never be processed: these bytes get another try
+        deps.store.release_content(original.id)  # it will never be processed: these bytes get another try
     elif original is not None:
         return _duplicate(photo, original.id, upload, deps)
     if not _pin(photo, data, deps):
@@ -123,8 +122,8 @@ def _pin(photo: Photo, data: bytes, deps: IngestDeps) -> bool:
 
 
 def _store(photo: Photo, upload: Upload, deps: IngestDeps) -> Photo:
-    if not deps.photos.add_photo(photo):
-        return _resume(deps.photos.get_photo(photo.id), deps)
+    if not deps.store.add_photo(photo):
+        return _resume(deps.store.get_photo(photo.id), deps)
     deps.objects.delete(upload.key)
     logger.info("photo recorded", extra={"photo_id": photo.id, "kind": photo.kind.value, "status": photo.status.value,
                                          "sha256": photo.sha256, "reason": photo.reason})
@@ -144,7 +143,7 @@ def _again(existing: Photo, upload: Upload, deps: IngestDeps) -> Photo:
         data = read[0]
         sha256 = hashlib.sha256(data).hexdigest()
         if sha256 != existing.sha256:
-            deps.photos.add_refused_upload(existing.id, sha256, len(data), SECOND_WRITE)
+            deps.store.add_refused_upload(existing.id, sha256, len(data), SECOND_WRITE)
             logger.warning("second upload refused", extra={"photo_id": existing.id, "sha256": sha256,
                                                            "size_bytes": len(data)})
         deps.objects.delete(upload.key)
@@ -163,7 +162,7 @@ def _queue(photo: Photo, deps: IngestDeps) -> Photo:
               sha256=photo.sha256)
     deps.jobs.send(job.model_dump_json(), dedup_id=photo.id)
     now = datetime.now(timezone.utc)
-    deps.photos.mark_job_sent(photo.id, now)
+    deps.store.mark_job_sent(photo.id, now)
     return photo.model_copy(update={"job_sent_at": now})
 
 

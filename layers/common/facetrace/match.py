@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
-from facetrace.alert import AlertStore
 from facetrace.alert import raise_alert
-from facetrace.case import CaseStore
-from facetrace.face import FaceStore, StoredFace
+from facetrace.face import StoredFace
 from facetrace.gallery import Candidate
 from facetrace.gallery.cache import GalleryCache
 from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
-from facetrace.photo import Photo, PhotoStatus, PhotoStore
-from facetrace.ports import ObjectStore, Publisher
-from facetrace.past_sightings import retention_start, recheck_past_sightings
+from facetrace.past_sightings import RetroStore, recheck_past_sightings, retention_start
+from facetrace.photo import Photo, PhotoStatus
 from facetrace.photo_search import SearchStore, run_search
-from facetrace.subscription import SubscriptionStore
+from facetrace.ports import ObjectStore, Publisher
 
 logger = Logger(child=True)
 
@@ -56,20 +53,19 @@ class MatchOutcome:
     failed_stage: str | None = None  # set when this photo failed (now, or at an earlier stage)
 
 
+class MatchStore(RetroStore, SearchStore, Protocol):
+    """Everything matching reads and writes: photos, cases, faces, alerts, subscriptions, searches."""
+
+
 @dataclass(frozen=True)
 class MatchDeps:
-    """The stores and publisher that matching needs."""
+    """The store, the alerts topic, the bucket and the galleries that matching needs."""
 
-    photos: PhotoStore
-    cases: CaseStore
-    faces: FaceStore
-    alerts: AlertStore
+    store: MatchStore
     publisher: Publisher
     objects: ObjectStore
     galleries: GalleryCache
     retention_days: int = 90  # sightings this recent are searched again when a case gains reference faces
-    subscriptions: SubscriptionStore | None = None  # who receives alerts; None: each agency's own e-mail
-    searches: SearchStore | None = None  # agencies' searches by photo (kind search)
 
 
 def process_faces(
@@ -77,7 +73,7 @@ def process_faces(
 ) -> MatchOutcome:
     """Record a photo's faces; enrol reference faces or search sighting faces (or use `found`) and raise alerts."""
     result = resolve_faces(result, deps.objects)
-    photo = deps.photos.get_photo(result.job.photo_id)
+    photo = deps.store.get_photo(result.job.photo_id)
     if photo is None:
         raise LookupError(f"photo {result.job.photo_id} is not recorded")
     if result.status == "failed" or result.model is None:
@@ -90,15 +86,13 @@ def process_faces(
         return _enrol(photo, result, deps, thresholds)
     if photo.kind is PhotoKind.SEARCH:
         # No faces, matches or alerts are stored: only the search's candidates among the cases it may see.
-        if deps.searches is None:
-            raise LookupError("searches are not wired into matching")
-        top = run_search(photo, result, deps.searches, deps.photos, deps.galleries, deps.objects, thresholds.match)
+        top = run_search(photo, result, deps.store, deps.galleries, deps.objects, thresholds.match)
         return MatchOutcome(photo.id, faces=len(result.faces), matches=len(top))
     return _search(photo, result, deps, thresholds, found)
 
 
 def _failed(photo: Photo, stage: str, reason: str, deps: MatchDeps) -> MatchOutcome:
-    changed = deps.photos.fail_photo(photo.id, stage, reason)
+    changed = deps.store.fail_photo(photo.id, stage, reason)
     logger.warning("photo failed", extra={"photo_id": photo.id, "stage": stage, "reason": reason[:300],
                                           "changed": changed})
     return MatchOutcome(photo.id, failed_stage=stage if changed else None)
@@ -143,9 +137,9 @@ def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
 
 def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds) -> MatchOutcome:
     usable, reason = reference_faces(result.faces)
-    stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
+    stored = deps.store.add_faces(photo.id, result.model, result.faces, usable)
     reason = reason or (None if any(usable) else _refusal(result))
-    deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason=reason, face_count=len(stored))
+    deps.store.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason=reason, face_count=len(stored))
     logger.info("reference enrolled", extra={"photo_id": photo.id, "case_id": photo.case_id, "usable": sum(usable)})
     outcome = MatchOutcome(photo.id, faces=sum(usable))
     if any(usable) and photo.case_id:
@@ -215,18 +209,18 @@ def _search_model(model: ModelInfo, faces: list[tuple[str, Face]], deps: MatchDe
 
 def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds, found: Found | None) -> MatchOutcome:
     usable = [f.quality.usable_as_sighting for f in result.faces]
-    stored = deps.faces.add_faces(photo.id, result.model, result.faces, usable)
+    stored = deps.store.add_faces(photo.id, result.model, result.faces, usable)
     probes = [s for s in stored if s.usable]
     outcome = MatchOutcome(photo.id, faces=len(probes))
     if probes:
         if found is None or any((photo.id, p.face.index) not in found for p in probes):
             found = _search_model(result.model, [(photo.id, p.face) for p in probes], deps, lambda _: thresholds)
         hits = [found[(photo.id, p.face.index)] for p in probes]
-        deps.faces.add_matches([(p.id, c) for p, cands in zip(probes, hits) for c in cands])
+        deps.store.add_matches([(p.id, c) for p, cands in zip(probes, hits) for c in cands])
         outcome.matches = sum(map(len, hits))
         alerts = [[c for c in cands if c.score >= thresholds.alert] for cands in hits]
         _raise_alerts(photo, result.model, probes, alerts, deps, outcome)
-    deps.photos.set_photo_status(photo.id, PhotoStatus.PROCESSED, face_count=len(stored))
+    deps.store.set_photo_status(photo.id, PhotoStatus.PROCESSED, face_count=len(stored))
     return outcome
 
 

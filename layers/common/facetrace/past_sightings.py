@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 from aws_lambda_powertools import Logger
 
-from facetrace.alert import AlertingDeps, raise_alert
+from facetrace.alert import AlertingDeps, AlertingStore, raise_alert
 from facetrace.face import SightingFaces, StoredFace
 from facetrace.gallery import Candidate
 from facetrace.messages import ModelInfo
@@ -17,8 +17,12 @@ from facetrace.photo import Photo, PhotoStore
 logger = Logger(child=True)
 
 
+class RetroStore(AlertingStore, PhotoStore, Protocol):
+    """What re-checking past sightings reads and writes."""
+
+
 class RetroDeps(AlertingDeps, Protocol):
-    photos: PhotoStore
+    store: RetroStore
 
 
 def retention_start(retention_days: int, now: datetime | None = None) -> datetime:
@@ -32,13 +36,13 @@ def recheck_past_sightings(case_id: str, model: ModelInfo, references: list[Stor
     refs = [r for r in references if r.usable]
     if not refs:
         return []
-    past = deps.faces.sighting_faces_since(model.name, model.dim, since)
+    past = deps.store.sighting_faces_since(model.name, model.dim, since)
     if len(past) == 0:
         return []
     scores = past.vectors @ np.stack([r.face.embedding() for r in refs]).T
     best_ref, best = scores.argmax(axis=1), scores.max(axis=1)
     rows = np.flatnonzero(best >= match_threshold)
-    deps.faces.add_matches([(int(past.face_ids[i]), Candidate(case_id, refs[best_ref[i]].id, float(best[i])))
+    deps.store.add_matches([(int(past.face_ids[i]), Candidate(case_id, refs[best_ref[i]].id, float(best[i])))
                             for i in rows])
     raised = [_alert(deps, past, model, case_id, i, refs[best_ref[i]].id, float(best[i]))
               for i in _best_row_per_photo(past, rows, best) if best[i] >= alert_threshold]
@@ -61,7 +65,7 @@ def _best_row_per_photo(past: SightingFaces, rows: np.ndarray, best: np.ndarray)
 def _alert(deps: RetroDeps, past: SightingFaces, model: ModelInfo, case_id: str, row: int, ref_id: int,
            score: float) -> str | None:
     where = past.location(row)
-    sighting: Photo | None = deps.photos.get_photo(where.photo_id)
+    sighting: Photo | None = deps.store.get_photo(where.photo_id)
     if sighting is None:
         return None
     alert = raise_alert(deps, sighting, model.name, int(past.face_ids[row]), where.index, where.box,

@@ -21,12 +21,11 @@ from facetrace.access import NotVisible, Viewer
 from facetrace.audit import AuditAction, AuditLog, record
 from facetrace.gallery import Candidate
 from facetrace.gallery.cache import GalleryCache
-from facetrace.image_check import Limits
 from facetrace.messages import FacesResult
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
 from facetrace.keys import search_key
 from facetrace.ports import ObjectStore
-from facetrace.upload import ContentType, UploadTicket, _ticket
+from facetrace.upload import ContentType, Uploads, UploadTicket
 
 # Candidates kept per search: enough for a person to compare, few enough to stay a short list.
 MAX_CANDIDATES = 10
@@ -92,14 +91,21 @@ class SearchReader(SearchStore, PhotoStore, AuditLog, Protocol):
     """What reading a search result needs."""
 
 
-def start_search(store: SearchStore, log: AuditLog, viewer: Viewer, content_type: ContentType,
-                 objects: ObjectStore, limits: Limits, ttl_s: int) -> SearchTicket:
+class SearchStarter(SearchStore, AuditLog, Protocol):
+    """What starting a search records."""
+
+
+class SearchWriter(SearchStore, PhotoStore, Protocol):
+    """What running a search reads and writes."""
+
+
+def start_search(store: SearchStarter, viewer: Viewer, content_type: ContentType, uploads: Uploads) -> SearchTicket:
     """Record a new search for the viewer's agency (audited) and issue the presigned POST for its photo."""
     search = Search(id=str(uuid.uuid4()), agency_id=viewer.agency_id, user_sub=viewer.user_sub,
                     created_at=datetime.now(timezone.utc))
     store.add_search(search)
-    record(log, viewer, AuditAction.SEARCH_CREATED, object_ids=[search.id])
-    ticket = _ticket(search.id, search_key(viewer.agency_id, search.id), content_type, {}, objects, limits, ttl_s)
+    record(store, viewer, AuditAction.SEARCH_CREATED, object_ids=[search.id])
+    ticket = uploads.ticket(search.id, search_key(viewer.agency_id, search.id), content_type)
     return SearchTicket(**ticket.model_dump(), search_id=search.id)
 
 
@@ -127,7 +133,7 @@ def _status(photo: Photo | None, search: Search) -> str:
     return photo.status.value
 
 
-def run_search(photo: Photo, result: FacesResult, store: SearchStore, photos: PhotoStore, galleries: GalleryCache,
+def run_search(photo: Photo, result: FacesResult, store: SearchWriter, galleries: GalleryCache,
                objects: ObjectStore, min_score: float) -> list[SearchCandidate]:
     """Search every usable face of a search photo among the cases its agency may see; store nothing else."""
     search = store.get_search(photo.id)
@@ -146,7 +152,7 @@ def run_search(photo: Photo, result: FacesResult, store: SearchStore, photos: Ph
                     best[c.case_id] = _candidate(c, face.index)
     top = sorted(best.values(), key=lambda c: -c.score)[:MAX_CANDIDATES]
     store.complete_search(photo.id, top, datetime.now(timezone.utc))
-    photos.set_photo_status(photo.id, PhotoStatus.PROCESSED,
+    store.set_photo_status(photo.id, PhotoStatus.PROCESSED,
                             reason=None if probes else _no_face(result), face_count=len(result.faces))
     # The photo was only needed for this search.
     objects.delete(photo.s3_key)

@@ -91,7 +91,7 @@ class ReviewDeps:
 def find_alerts(store: ReviewStore, viewer: Viewer, query: AlertQuery) -> list[Alert]:
     """Alerts the viewer's agency may see; asking for another agency's case is NotVisible."""
     if query.case_id:
-        visible_case(store, store, viewer, query.case_id)
+        visible_case(store, viewer, query.case_id)
     return store.find_alerts(viewer.agency_id, query.status, query.case_id, query.since, query.limit)
 
 
@@ -101,7 +101,7 @@ def visible_alert(store: ReviewStore, viewer: Viewer, alert_id: str) -> tuple[Al
     if alert is None:
         raise NotVisible(f"alert {alert_id} not found")
     try:
-        return alert, visible_case(store, store, viewer, alert.case_id)
+        return alert, visible_case(store, viewer, alert.case_id)
     except NotVisible:
         raise NotVisible(f"alert {alert_id} not found") from None
 

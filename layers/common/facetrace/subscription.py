@@ -88,7 +88,7 @@ def add_subscription(store: SubscribingStore, viewer: Viewer, request: NewSubscr
     """Add a subscription for the viewer's agency (for a case, only one it owns); audited first."""
     case_id = str(request.case_id) if request.case_id is not None else None
     if case_id is not None:
-        owned_case(store, store, viewer, case_id)
+        owned_case(store, viewer, case_id)
     subscription = Subscription(id=str(uuid.uuid4()), agency_id=viewer.agency_id, case_id=case_id,
                                 region=request.region, channel=request.channel, address=request.address,
                                 created_at=datetime.now(timezone.utc))
@@ -117,11 +117,11 @@ def applies(subscription: Subscription, case_id: str, place: str | None) -> bool
     return True
 
 
-def recipients(store: SubscriptionStore | None, agency: Agency, case_id: str, place: str | None) -> list[Recipient]:
+def recipients(store: SubscriptionStore, agency: Agency, case_id: str, place: str | None) -> list[Recipient]:
     """Who receives an alert of the agency's case seen at place: its matching subscriptions (each address once),
     or its own e-mail when none matches."""
     found: list[Recipient] = []
-    for s in store.subscriptions_of(agency.id) if store is not None else []:
+    for s in store.subscriptions_of(agency.id):
         recipient = Recipient(channel=s.channel, address=s.address)
         if applies(s, case_id, place) and recipient not in found:
             found.append(recipient)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 import time
 import uuid
 from datetime import datetime, timezone
@@ -11,7 +12,7 @@ from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from facetrace.case import CaseStatus, CaseStore, Place, SeenAt
+from facetrace.case import Place, SeenAt
 from facetrace.image_check import Limits
 from facetrace.keys import reference_key, sighting_key, upload_key
 from facetrace.ports import ObjectStore
@@ -42,27 +43,33 @@ class UploadTicket(BaseModel):
     expires_in: int
 
 
-def request_sighting_upload(details: SightingDetails, objects: ObjectStore, limits: Limits, ttl_s: int) -> UploadTicket:
-    """Issue a presigned POST for one citizen sighting."""
-    photo_id = new_receipt_id()
-    return _ticket(photo_id, sighting_key(photo_id), details.content_type, encode_metadata(details), objects, limits, ttl_s)
+@dataclass(frozen=True)
+class Uploads:
+    """Issues upload tickets: presigned POSTs to the bucket's inbox under the server's key, within the limits."""
 
+    objects: ObjectStore
+    limits: Limits
+    ttl_s: int
 
-def request_reference_upload(
-    case_id: str, content_type: ContentType, cases: CaseStore, objects: ObjectStore, limits: Limits, ttl_s: int
-) -> UploadTicket:
-    """Issue a presigned POST for one reference photo of an open case."""
-    case = cases.get_case(case_id)
-    if case is None or case.status is not CaseStatus.OPEN:
-        raise LookupError(f"case {case_id} is not open")
-    photo_id = new_receipt_id()
-    return _ticket(photo_id, reference_key(case_id, photo_id), content_type, {}, objects, limits, ttl_s)
+    def sighting(self, details: SightingDetails) -> UploadTicket:
+        """A ticket for one citizen sighting; its details travel as signed metadata."""
+        photo_id = new_receipt_id()
+        return self.ticket(photo_id, sighting_key(photo_id), details.content_type, encode_metadata(details))
 
+    def reference(self, case_id: str, content_type: ContentType) -> UploadTicket:
+        """A ticket for one reference photo of a case (the caller checks the case is open and the agency's)."""
+        photo_id = new_receipt_id()
+        return self.ticket(photo_id, reference_key(case_id, photo_id), content_type)
 
-def _ticket(photo_id, key, content_type, metadata, objects: ObjectStore, limits: Limits, ttl_s) -> UploadTicket:
-    # The browser writes to the inbox; ingest pins the checked bytes under `key`, which no ticket can reach.
-    form = objects.presign_post(upload_key(key), content_type, limits.min_bytes, limits.max_bytes, metadata, ttl_s)
-    return UploadTicket(receipt_id=photo_id, url=form.url, fields=form.fields, max_bytes=limits.max_bytes, expires_in=ttl_s)
+    def ticket(self, photo_id: str, key: str, content_type: ContentType,
+               metadata: dict[str, str] | None = None) -> UploadTicket:
+        """A ticket for the photo that ingest will pin under `key`."""
+        # The browser writes to the inbox; ingest pins the checked bytes under `key`, which no ticket can reach.
+        limits = self.limits
+        form = self.objects.presign_post(upload_key(key), content_type, limits.min_bytes, limits.max_bytes,
+                                         metadata or {}, self.ttl_s)
+        return UploadTicket(receipt_id=photo_id, url=form.url, fields=form.fields, max_bytes=limits.max_bytes,
+                            expires_in=self.ttl_s)
 
 
 def new_receipt_id(now: float | None = None) -> str:

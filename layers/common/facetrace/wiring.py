@@ -15,6 +15,7 @@ from facetrace.ingest import IngestDeps
 from facetrace.match import MatchDeps
 from facetrace.notify import NotifyDeps
 from facetrace.review import ReviewDeps
+from facetrace.upload import Uploads
 
 
 class Wiring:
@@ -45,17 +46,20 @@ class Wiring:
         s = self.settings
         return Limits(s.min_upload_bytes, s.max_upload_bytes, s.min_image_side, s.max_image_side, s.max_image_pixels)
 
+    @cached_property
+    def uploads(self) -> Uploads:
+        """The upload tickets the API issues (bucket inbox, limits, lifetime)."""
+        return Uploads(self.objects, self.limits, self.settings.upload_url_ttl_s)
+
     def ingest(self) -> IngestDeps:
         """Dependencies of the ingest function."""
         jobs = aws.SQSQueue(self._client("sqs"), self.settings.jobs_queue_url)
-        return IngestDeps(self.objects, self.store, self.store, jobs, self.settings.upload_bucket, self.limits)
+        return IngestDeps(self.objects, self.store, jobs, self.settings.upload_bucket, self.limits)
 
     def match(self) -> MatchDeps:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
-        return MatchDeps(self.store, self.store, self.store, self.store, alerts, self.objects, self.galleries,
-                         self.settings.retention_days, subscriptions=self.store,
-                         searches=self.store)
+        return MatchDeps(self.store, alerts, self.objects, self.galleries, self.settings.retention_days)
 
     def review(self) -> ReviewDeps:
         """Dependencies of alert review (the API function)."""
