@@ -1,0 +1,277 @@
+"""One contract, two stores: every test runs against the in-memory store the unit tests use and against
+MySQLStore on the real MariaDB, so the fake cannot drift from what production does."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from facetrace.adapters.mysql import MySQLStore
+from facetrace.alert import Alert, AlertStatus
+from facetrace.audit import AuditAction, AuditEntry
+from facetrace.case import CaseStatus
+from facetrace.gallery import Candidate
+from facetrace.keys import reference_key, sighting_key
+from facetrace.messages import PhotoKind
+from facetrace.photo import DuplicateContent, Photo, PhotoStatus
+from facetrace.photo_search import Search, SearchCandidate
+from facetrace.subscription import Subscription
+from tests import fakes
+from tests.fakes import MODEL, face, unit
+
+pytestmark = pytest.mark.integration
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture(params=["memory", "mysql"])
+def any_store(request):
+    """The in-memory store, then MySQLStore on a fresh database."""
+    if request.param == "memory":
+        yield fakes.MemoryStore()
+        return
+    store = MySQLStore.from_url(request.getfixturevalue("db_url"))
+    yield store
+    store.db.close()
+
+
+@pytest.fixture
+def case(any_store):
+    return fakes.stored_case(any_store)
+
+
+def _photo(store, kind=PhotoKind.SIGHTING, case_id=None, **extra) -> Photo:
+    photo = fakes.photo(kind, case_id, **extra)
+    assert store.add_photo(photo) is True
+    return photo
+
+
+def _reference(store, case_id, vector) -> int:
+    ref = _photo(store, PhotoKind.REFERENCE, case_id)
+    [stored] = store.add_faces(ref.id, MODEL, [face(0, vector)], [True])
+    return stored.id
+
+
+# --------------------------------------------------------------------------- photos
+def test_a_photo_is_added_once_and_reads_back_whole(any_store, case):
+    photo = fakes.photo(PhotoKind.REFERENCE, case.id, sha256="ab" * 32, dedup_key=f"reference:{case.id}:x",
+                        place="Quai 4", lat=46.2, lon=6.1, width=640, height=480, size_bytes=1234,
+                        content_type="image/jpeg")
+    assert any_store.add_photo(photo) is True
+    assert any_store.add_photo(photo) is False  # the same id again: a retried event
+    assert any_store.get_photo(photo.id) == photo
+
+
+def test_the_same_bytes_are_claimed_once_and_released_when_a_photo_fails(any_store):
+    first = _photo(any_store, dedup_key="sighting:cafe")
+    with pytest.raises(DuplicateContent) as raised:
+        any_store.add_photo(fakes.photo(PhotoKind.SIGHTING, dedup_key="sighting:cafe"))
+    assert raised.value.original_id == first.id
+    assert any_store.photo_by_content("sighting:cafe").id == first.id
+    any_store.release_content(first.id)
+    assert any_store.photo_by_content("sighting:cafe") is None
+    assert any_store.add_photo(fakes.photo(PhotoKind.SIGHTING, dedup_key="sighting:cafe")) is True
+
+
+def test_failing_a_photo_never_overrides_a_final_state(any_store):
+    waiting = _photo(any_store)
+    done = _photo(any_store, status=PhotoStatus.PROCESSED)
+    assert any_store.fail_photo(waiting.id, "faces", "engine crashed") is True
+    assert any_store.fail_photo(waiting.id, "match", "again") is False  # failed is final too
+    assert any_store.fail_photo(done.id, "faces", "late") is False
+    assert any_store.fail_photo(str(uuid.uuid4()), "faces", "unknown") is False
+    failed = any_store.get_photo(waiting.id)
+    assert (failed.status, failed.failed_stage, failed.reason) == (PhotoStatus.FAILED, "faces", "engine crashed")
+    assert any_store.get_photo(done.id).status is PhotoStatus.PROCESSED
+
+
+def test_status_job_and_face_count_updates(any_store):
+    photo = _photo(any_store)
+    any_store.mark_job_sent(photo.id, NOW)
+    any_store.set_photo_status(photo.id, PhotoStatus.PROCESSED, face_count=2)
+    any_store.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason="late reason")  # count kept
+    stored = any_store.get_photo(photo.id)
+    assert (stored.status, stored.face_count, stored.reason) == (PhotoStatus.PROCESSED, 2, "late reason")
+    assert abs((stored.job_sent_at - NOW).total_seconds()) < 0.01
+
+
+def test_stuck_photos_are_the_received_ones_that_arrived_before_the_cut(any_store):
+    received, done = _photo(any_store), _photo(any_store, status=PhotoStatus.PROCESSED)
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    assert [p.id for p in any_store.stuck_photos(later, 10)] == [received.id]
+    assert done.id not in [p.id for p in any_store.stuck_photos(later, 10)]
+    assert any_store.stuck_photos(datetime.now(timezone.utc) - timedelta(hours=1), 10) == []
+
+
+# --------------------------------------------------------------------------- cases, shares, subscriptions, audit
+def test_cases_and_agencies_read_back_and_close(any_store, case):
+    assert any_store.get_case(case.id) == case
+    assert any_store.get_agency(case.agency_id).id == case.agency_id
+    assert any_store.get_case(str(uuid.uuid4())) is None and any_store.get_agency(str(uuid.uuid4())) is None
+    any_store.set_case_status(case.id, CaseStatus.CLOSED)
+    assert any_store.get_case(case.id).status is CaseStatus.CLOSED
+
+
+def test_a_share_is_new_once(any_store, case):
+    other = fakes.agency("Other", "other@police.example")
+    any_store.add_agency(other)
+    assert any_store.is_shared_with(case.id, other.id) is False
+    assert any_store.add_share(case.id, other.id, "officer") is True
+    assert any_store.add_share(case.id, other.id, "officer") is False
+    assert any_store.is_shared_with(case.id, other.id) is True
+
+
+def test_subscriptions_belong_to_their_agency(any_store, case):
+    sub = Subscription(id=str(uuid.uuid4()), agency_id=case.agency_id, channel="email", address="duty@police.example",
+                       case_id=case.id, region="harbour", created_at=NOW)
+    any_store.add_subscription(sub, "officer")
+    assert [s.id for s in any_store.subscriptions_of(case.agency_id)] == [sub.id]
+    assert any_store.delete_subscription(sub.id, str(uuid.uuid4())) is False  # not another agency's
+    assert any_store.delete_subscription(sub.id, case.agency_id) is True
+    assert any_store.subscriptions_of(case.agency_id) == []
+
+
+def test_the_audit_trail_is_appended_in_order(any_store, case):
+    entries = [AuditEntry(agency_id=case.agency_id, user_sub="u", action=action,
+                          case_id=case.id, object_ids=["x"], at=NOW + timedelta(seconds=i))
+               for i, action in enumerate((AuditAction.ALERT_VIEWED, AuditAction.ALERT_CONFIRMED))]
+    for entry in entries:
+        any_store.append_audit(entry)
+    assert [e.action for e in any_store.audit_of_case(case.id)] == [e.action for e in entries]
+
+
+# --------------------------------------------------------------------------- faces and the gallery
+def test_faces_are_stored_once_per_photo_model_and_index(any_store, case):
+    ref = _photo(any_store, PhotoKind.REFERENCE, case.id)
+    first = any_store.add_faces(ref.id, MODEL, [face(0, unit(1)), face(1, unit(0, 1))], [True, False])
+    again = any_store.add_faces(ref.id, MODEL, [face(0, unit(1)), face(1, unit(0, 1))], [True, False])
+    assert [s.id for s in first] == [s.id for s in again]
+    assert [s.usable for s in first] == [True, False]
+    assert any_store.photo_of_face(first[0].id) == ref.id
+    assert any_store.face_location(first[1].id).index == 1
+
+
+def test_the_gallery_holds_usable_reference_faces_of_open_cases_only(any_store, case):
+    kept = _reference(any_store, case.id, unit(1))
+    closed = fakes.stored_case(any_store)
+    _reference(any_store, closed.id, unit(0, 1))
+    any_store.set_case_status(closed.id, CaseStatus.CLOSED)
+    sighting = _photo(any_store)
+    any_store.add_faces(sighting.id, MODEL, [face(0, unit(1))], [True])
+    gallery = any_store.gallery(MODEL.name, MODEL.dim)
+    assert [int(f) for f in gallery.face_ids] == [kept] and list(gallery.case_ids) == [case.id]
+    assert any_store.gallery("another-model", MODEL.dim).face_ids.size == 0
+
+
+def test_matches_are_kept_once_and_read_best_first(any_store, case):
+    ref_a = _reference(any_store, case.id, unit(1))
+    other = fakes.stored_case(any_store)
+    ref_b = _reference(any_store, other.id, unit(0, 1))
+    sighting = _photo(any_store)
+    [probe] = any_store.add_faces(sighting.id, MODEL, [face(0, unit(1, 1))], [True])
+    pairs = [(probe.id, Candidate(case.id, ref_a, 0.6)), (probe.id, Candidate(other.id, ref_b, 0.9))]
+    any_store.add_matches(pairs)
+    any_store.add_matches(pairs)
+    found = any_store.candidates_of(probe.id)
+    assert [(c.case_id, c.reference_face_id) for c in found] == [(other.id, ref_b), (case.id, ref_a)]
+    assert [round(c.score, 4) for c in found] == [0.9, 0.6]
+
+
+def test_recent_usable_sighting_faces_are_found_and_erased_ones_are_not(any_store):
+    kept, erased = _photo(any_store), _photo(any_store)
+    any_store.add_faces(kept.id, MODEL, [face(0, unit(1))], [True])
+    any_store.add_faces(erased.id, MODEL, [face(0, unit(0, 1))], [True])
+    any_store.erase_photo(erased.id, NOW)
+    found = any_store.sighting_faces_since(MODEL.name, MODEL.dim, NOW - timedelta(hours=1))
+    assert found.photo_ids == (kept.id,)
+    assert any_store.sighting_faces_since(MODEL.name, MODEL.dim, datetime.now(timezone.utc) + timedelta(hours=1)).photo_ids == ()
+
+
+# --------------------------------------------------------------------------- alerts and deliveries
+def _alert(store, case, **extra) -> Alert:
+    ref = _reference(store, case.id, unit(1))
+    sighting = _photo(store)
+    [probe] = store.add_faces(sighting.id, MODEL, [face(0, unit(1))], [True])
+    return Alert(id=str(uuid.uuid4()), case_id=case.id, sighting_id=sighting.id, sighting_face_id=probe.id,
+                 reference_face_id=ref, score=0.91, model_name=MODEL.name, created_at=NOW, **extra)
+
+
+def test_an_alert_is_stored_once_per_sighting_and_case(any_store, case):
+    alert = _alert(any_store, case)
+    assert any_store.add_alert(alert).id == alert.id
+    twin = alert.model_copy(update={"id": str(uuid.uuid4())})
+    assert any_store.add_alert(twin).id == alert.id  # the stored one, not a second alert
+    any_store.mark_published(alert.id, NOW)
+    assert any_store.get_alert(alert.id).published_at is not None
+    assert any_store.alert_exists(alert.id) and not any_store.alert_exists(str(uuid.uuid4()))
+
+
+def test_alerts_are_found_by_owner_and_by_agencies_the_case_was_shared_with(any_store, case):
+    alert = any_store.add_alert(_alert(any_store, case))
+    other = fakes.agency("Other", "other@police.example")
+    any_store.add_agency(other)
+    assert any_store.find_alerts(other.id, None, None, None, 10) == []
+    any_store.add_share(case.id, other.id, "owner")
+    assert [a.id for a in any_store.find_alerts(other.id, AlertStatus.NEW, case.id, None, 10)] == [alert.id]
+    any_store.set_review(alert.id, AlertStatus.CONFIRMED, case.agency_id, "officer", "same scar", NOW)
+    reviewed = any_store.get_alert(alert.id)
+    assert (reviewed.status, reviewed.reviewed_by_user, reviewed.review_note) == (AlertStatus.CONFIRMED, "officer",
+                                                                                 "same scar")
+    assert any_store.find_alerts(case.agency_id, AlertStatus.NEW, None, None, 10) == []
+
+
+def test_a_sent_delivery_is_never_overwritten_by_a_late_failure(any_store, case):
+    alert = any_store.add_alert(_alert(any_store, case))
+    any_store.record_delivery(alert.id, "email", "mpu@police.example", True, "ses-1", None)
+    any_store.record_delivery(alert.id, "email", "mpu@police.example", False, None, "throttled")
+    any_store.record_delivery(alert.id, "sms", "+41791234567", False, None, "no route")
+    any_store.record_delivery(alert.id, "sms", "+41791234567", True, "sns-2", None)
+    rows = _deliveries(any_store, alert.id)
+    assert rows == {("email", "mpu@police.example"): True, ("sms", "+41791234567"): True}
+
+
+def _deliveries(store, alert_id: str) -> dict[tuple[str, str], bool]:
+    if isinstance(store, fakes.MemoryStore):
+        return {(c, r): row["ok"] for (a, c, r), row in store.deliveries.items() if a == alert_id}
+    return {(d["channel"], d["recipient"]): d["status"] == "sent" for d in store.deliveries_of(alert_id)}
+
+
+# --------------------------------------------------------------------------- retention
+def test_erasing_a_photo_clears_its_embeddings_details_and_claim(any_store):
+    photo = _photo(any_store, contact="+41 79 000 00 00", place="Quai 4", dedup_key="sighting:beef")
+    any_store.add_faces(photo.id, MODEL, [face(0, unit(1))], [True])
+    any_store.erase_photo(photo.id, NOW)
+    erased = any_store.get_photo(photo.id)
+    assert erased.erased_at is not None and (erased.contact, erased.place, erased.dedup_key) == (None, None, None)
+    assert any_store.photo_by_content("sighting:beef") is None
+
+
+def test_expired_sightings_exclude_confirmed_ones(any_store, case):
+    alert = any_store.add_alert(_alert(any_store, case))
+    any_store.set_review(alert.id, AlertStatus.CONFIRMED, case.agency_id, "officer", None, NOW)
+    plain = _photo(any_store)
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    expired = {p.id for p in any_store.expired_sightings(later, 100)}
+    assert plain.id in expired and alert.sighting_id not in expired
+
+
+# --------------------------------------------------------------------------- searches
+def test_a_search_completes_with_its_visible_candidates(any_store, case):
+    ref = _reference(any_store, case.id, unit(1))
+    search = Search(id=str(uuid.uuid4()), agency_id=case.agency_id, user_sub="officer", created_at=NOW)
+    any_store.add_search(search)
+    assert any_store.get_search(search.id).completed_at is None
+    assert case.id in any_store.visible_case_ids(case.agency_id)
+    candidate = SearchCandidate(case_id=case.id, score=0.8, reference_face_id=ref, face_index=0)
+    any_store.complete_search(search.id, [candidate], NOW)
+    [found] = any_store.search_candidates(search.id)
+    assert (found.case_id, found.person_name, round(found.score, 4)) == (case.id, case.person_name, 0.8)
+    assert any_store.get_search(search.id).completed_at is not None
+
+
+def test_keys_of_stored_photos_are_the_ones_given(any_store, case):
+    photo = _photo(any_store, PhotoKind.REFERENCE, case.id)
+    assert any_store.get_photo(photo.id).s3_key == reference_key(case.id, photo.id)
+    sighting = _photo(any_store)
+    assert any_store.get_photo(sighting.id).s3_key == sighting_key(sighting.id)
