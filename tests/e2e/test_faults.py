@@ -22,7 +22,7 @@ from facetrace.case import Agency
 from devstack.runtime import LocalRuntime
 from devstack.system import LocalSystem
 from devstack.users import AgencyUser, Citizen, post_file
-from facetrace.messages import FacesResult, Job, PhotoKind
+from facetrace.messages import Job, PhotoKind
 from facetrace.photo import FINAL, Photo, PhotoStatus
 from facetrace.keys import sighting_key
 from tests import fakes

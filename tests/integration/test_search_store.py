@@ -17,7 +17,7 @@ from facetrace.photo import Photo, PhotoStatus
 from facetrace.keys import search_key
 from facetrace.photo_search import Search, SearchCandidate, search_result
 from tests import fakes
-from tests.fakes import MODEL, face, unit
+from tests.fakes import face, unit
 
 pytestmark = pytest.mark.integration
 

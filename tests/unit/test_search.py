@@ -16,7 +16,7 @@ from facetrace.photo import Photo, PhotoStatus
 from facetrace.keys import parse_upload_key
 from facetrace.receipt import UnknownReceipt, receipt_status
 from facetrace.upload import Uploads
-from facetrace.photo_search import Search, search_result, start_search
+from facetrace.photo_search import search_result, start_search
 from tests import fakes
 from tests.fakes import MODEL, face, unit
 
