@@ -10,6 +10,7 @@ from pathlib import Path
 
 from facetrace.case import Agency
 from devstack.system import LocalSystem
+from facetrace.config import Settings
 from devstack.users import AgencyUser, Citizen
 
 STEPS = 6
@@ -119,7 +120,10 @@ def keep_serving(system: LocalSystem) -> None:
 def main() -> int:
     """Run the demo end to end and shut down what it started."""
     say(1, "Finding MySQL (FACETRACE_DB_URL, a local server, or a private MariaDB) and applying migrations")
-    system = LocalSystem(pack=os.environ.get("FACETRACE_PACK", "dlib"))
+    # The best measured pack (buffalo_s), from FACETRACE_MODEL_DIR, the shared test models, the cache or PyPI;
+    # the worker falls back to dlib, saying why, when none of them has its files.
+    model_dir = os.environ.get("FACETRACE_MODEL_DIR") or os.environ.get("FACETRACE_TEST_MODELS")
+    system = LocalSystem(pack=os.environ.get("FACETRACE_PACK", Settings().pack), model_dir=model_dir)
     system.start()
     say(2, f"Local AWS (moto) at {system.stack.endpoint} with the template's bucket, "
            f"{len(system.stack.resources('AWS::SQS::Queue'))} queues and {len(system.stack.resources('AWS::SNS::Topic'))} topics")

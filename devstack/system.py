@@ -26,6 +26,7 @@ class LocalSystem:
     """Brings up everything FaceTrace needs on this machine; `step` moves every stage forward once."""
 
     pack: str = "dlib"
+    model_dir: str | None = None  # where a named pack's files may already be (hashes pinned)
     stack_name: str = "facetrace-local"  # moto's state is per process: two systems need two names
     db_name: str = field(default_factory=lambda: f"facetrace_local_{uuid.uuid4().hex[:8]}")
     server: database.Server | None = None
@@ -48,7 +49,8 @@ class LocalSystem:
     def _build_worker(self):
         from gpu_worker.__main__ import build_worker  # the face engine is only needed when the worker runs
 
-        settings = self.stack.settings_for(container_env(self.stack), pack=self.pack, worker_wait_s=0, db_url=None)
+        settings = self.stack.settings_for(container_env(self.stack), pack=self.pack, model_dir=self.model_dir,
+                                           worker_wait_s=0, db_url=None)
         return build_worker(settings)
 
     def stop(self) -> None:

@@ -19,7 +19,8 @@ def build_worker(settings: Settings) -> Worker:
     """Load the pack and connect the worker to its queues and bucket (no database)."""
     s3 = aws.client("s3", settings.aws_region, settings.aws_endpoint_url)
     sqs = aws.client("sqs", settings.aws_region, settings.aws_endpoint_url)
-    engine = load_pack(settings.pack_dir or settings.pack, downloader=lambda b, k, dest: s3.download_file(b, k, dest))
+    engine = load_pack(settings.pack_dir or settings.pack, downloader=lambda b, k, dest: s3.download_file(b, k, dest),
+                       model_dir=settings.model_dir, fallback=settings.pack_fallback or None)
     config = WorkerConfig.from_settings(settings)
     return Worker(
         engine, aws.SQSJobSource(sqs, settings.jobs_queue_url), aws.SQSQueue(sqs, settings.faces_queue_url),

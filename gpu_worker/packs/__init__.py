@@ -11,6 +11,8 @@ from typing import Callable
 from aws_lambda_powertools import Logger
 
 from gpu_worker.engine import FaceEngine
+from gpu_worker.packs import fetch
+from gpu_worker.packs.fetch import PackUnavailable
 
 logger = Logger(child=True)
 
@@ -22,22 +24,40 @@ def load_pack(
     providers: list[str] | None = None,
     downloader: Downloader | None = None,
     model_dir: str | Path | None = None,
+    fallback: str | None = None,
 ) -> FaceEngine:
-    """A FaceEngine for "dlib", a directory with manifest.json, or s3://bucket/prefix (via downloader)."""
-    if spec == "dlib":
-        from gpu_worker.packs.dlib_pack import DlibPack  # imported lazily: dlib is heavy
-
-        engine: FaceEngine = DlibPack(providers)
-    else:
-        from gpu_worker.packs.onnx_pack import OnnxPack  # imported lazily: onnxruntime is heavy
-
-        pack_dir = _fetch_s3_pack(spec, downloader) if spec.startswith("s3://") else Path(spec)
-        if not (pack_dir / "manifest.json").is_file():
-            raise ValueError(f"model pack {spec!r}: no manifest.json in {pack_dir} (expected 'dlib', a dir or s3://)")
-        engine = OnnxPack.from_dir(pack_dir, providers, model_dir)
+    """A FaceEngine for "dlib", a named pack (found or fetched, hashes pinned), a directory with manifest.json,
+    or s3://bucket/prefix (via downloader); a named pack that cannot be had gives `fallback`, saying why."""
+    try:
+        engine = _load(spec, providers, downloader, model_dir)
+    except PackUnavailable as exc:
+        if not fallback or fallback == spec:
+            raise
+        logger.warning("model pack unavailable; using the fallback pack", pack=spec, fallback=fallback,
+                       reasons=exc.reasons)
+        engine = _load(fallback, providers, downloader, model_dir)
     model = engine.model
     logger.info("model pack loaded", spec=spec, model=model.name, dim=model.dim, providers=engine.providers)
     return engine
+
+
+def _load(spec: str, providers: list[str] | None, downloader: Downloader | None,
+          model_dir: str | Path | None) -> FaceEngine:
+    if spec == "dlib":
+        from gpu_worker.packs.dlib_pack import DlibPack  # imported lazily: dlib is heavy
+
+        return DlibPack(providers)
+    from gpu_worker.packs.onnx_pack import OnnxPack  # imported lazily: onnxruntime is heavy
+
+    named = fetch.named_manifest(spec)
+    if named is not None:
+        dirs = [Path(d) for d in (model_dir, os.environ.get("FACETRACE_MODEL_DIR")) if d]
+        return OnnxPack.from_dir(fetch.resolve(named, dirs), providers)
+    pack_dir = _fetch_s3_pack(spec, downloader) if spec.startswith("s3://") else Path(spec)
+    if not (pack_dir / "manifest.json").is_file():
+        raise ValueError(f"model pack {spec!r}: no manifest.json in {pack_dir} (expected 'dlib', a pack name "
+                         f"({', '.join(sorted(p.name for p in fetch.MANIFESTS.iterdir()))}), a dir or s3://)")
+    return OnnxPack.from_dir(pack_dir, providers, model_dir)
 
 
 def _fetch_s3_pack(spec: str, downloader: Downloader | None) -> Path:

@@ -51,9 +51,10 @@ def test_worker_image_copies_only_the_worker_and_the_shared_package():
     dockerfile = (REPO / "gpu_worker" / "Dockerfile").read_text()
     sources = {line.split()[-2] for line in dockerfile.splitlines() if line.startswith("COPY") and "--from" not in line}
     extras = set(re.search(r'pip install "\./\[([a-z,]+)\]"', dockerfile)[1].split(","))
-    # THEN only the shared package, the worker, the project file and a pack manifest go in
-    assert sources == {"pyproject.toml", "layers/common/facetrace", "gpu_worker",
-                       "gpu_worker/packs/manifests/${PACK}/manifest.json"}
+    # THEN only the shared package, the worker and the project file go in (and, to the stage that fetches the
+    # model pack, the fetcher with the pack manifests)
+    assert sources == {"pyproject.toml", "layers/common/facetrace", "gpu_worker", "gpu_worker/packs/fetch.py",
+                       "gpu_worker/packs/manifests"}
     # AND the extras it installs bring no development or test tooling
     optional = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     installed = " ".join(dep for extra in extras for dep in optional[extra]).lower()

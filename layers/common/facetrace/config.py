@@ -57,6 +57,10 @@ class Settings(BaseSettings):
                                    "arriving is failed by the sweep (the queues keep messages 96 h)")
     max_receives: int = Field(default=3, ge=1, description="deliveries before a queue dead-letters a message "
                               "(the template's maxReceiveCount); the last one fails a photo for good")
-    pack: str = "dlib"
+    pack: str = Field(default="buffalo_s", description="'dlib', a named pack (gpu_worker/packs/manifests), a pack "
+                      "directory or s3://bucket/prefix; buffalo_s is the best pack measured (README, Face model packs)")
     pack_dir: str | None = None
+    model_dir: str | None = Field(default=None, description="a folder holding pack files (matched by pinned SHA-256)")
+    pack_fallback: str | None = Field(default="dlib", description="pack used when the named pack cannot be had "
+                                      "(logged with the reasons); empty: fail instead")
     model_bucket: str | None = None

@@ -32,7 +32,7 @@ def test_template_declares_the_contract_resources(template):
                   "WorkerInstanceType", "WorkerImageUri", "PackName", "VpcCidr"):
         assert param in template["Parameters"]
     assert template["Parameters"]["WorkerInstanceType"]["Default"] == "g5.xlarge"
-    assert template["Parameters"]["PackName"]["Default"] == "buffalo_l"
+    assert template["Parameters"]["PackName"]["Default"] == "buffalo_s"
     assert template["Parameters"]["RetentionDays"]["Default"] == 90
 
 
