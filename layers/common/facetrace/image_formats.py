@@ -52,8 +52,8 @@ class DecodeBudget:
     # 640 MiB fits the 1024 MB ingest function beside the runtime, and holds the worst 50 MP phone
     # photos (HEIC about 560 MB); only WebP over ~36 MP and AVIF over ~40 MP are refused by it.
     photo_bytes: int = 640 * MIB
-    # The detectors see at most ~1,900 px a side (a 640 canvas in 3x3 tiles), so 25 MP keeps 24 MP
-    # phone photos whole and halves only bigger ones; the array kept per photo is at most 75 MB.
+    # 25 MP keeps 24 MP phone photos whole and halves only bigger ones (the array kept per photo is at
+    # most 75 MB); the packs' tiling (gpu_worker/tiles.py) still finds 56 px faces in what is left.
     max_output_pixels: int = 25_000_000
 
 
