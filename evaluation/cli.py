@@ -59,12 +59,14 @@ def add_commands(sub) -> None:
     e.add_argument("--calibrate-on", metavar="CSV", help="fix thresholds on this protocol (other people)")
     e.add_argument("--pairs", help="also run 10-fold verification on an LFW pairs file")
     e.add_argument("--no-mate-removed", action="store_true", help="non-mated searches from strangers only")
-    e.add_argument("--no-reference-gate", action="store_true",
-                   help="enrol any detected face (default: a photo failing the reference quality gate is not enrolled)")
+    e.add_argument("--reference-gate", action="store_true",
+                   help="refuse references that fail the quality gate, as FaceTrace did before issue #12 (default: "
+                        "production's rule, which enrols them flagged)")
+    e.add_argument("--no-reference-gate", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old commands
     e.add_argument("--cache-dir", default=os.environ.get("FACETRACE_EVAL_CACHE", ".cache/facetrace-eval"))
     e.add_argument("--score-norm", type=int, default=0, metavar="COHORT",
-                   help="score with adaptive s-norm over this many impostor scores (evaluation only: the match "
-                        "function compares raw cosines); default 0: raw cosines")
+                   help="score with adaptive s-norm against the gallery over this many impostor scores (evaluation "
+                        "only: production compares raw cosines); default 0: raw cosines through production's search")
     e.add_argument("--batch", type=int, default=10)
     e.add_argument("--plot", metavar="PNG", help="write a DET plot")
     e.set_defaults(run=run_eval)
@@ -118,7 +120,7 @@ def run_eval(args: argparse.Namespace) -> int:
     ev = Evaluation(args.root, args.pack, args.model_dir, providers, args.cache_dir, args.batch, _progress)
     result = ev.run(
         args.protocol, args.calibrate_on, args.threshold, args.pairs, not args.no_mate_removed, args.plot,
-        gate=not args.no_reference_gate, cohort=args.score_norm,
+        gate=args.reference_gate, cohort=args.score_norm,
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

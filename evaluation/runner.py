@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.score_norm import ScoreNorm
+from facetrace.gallery import Gallery
+from facetrace.match import reference_faces
+from facetrace.messages import Face, Quality
 from evaluation import metrics
 from evaluation.cache import Record
 from evaluation.protocol import ENROLL, PROBE, Row
@@ -31,35 +34,33 @@ def full_path(root: str | Path, row: Row) -> str:
 
 
 def run_searches(
-    rows: list[Row], records: dict[str, Record], root: str | Path, mate_removed: bool = True, reference_gate: bool = True,
+    rows: list[Row], records: dict[str, Record], root: str | Path, mate_removed: bool = True, reference_gate: bool = False,
     score_norm: ScoreNorm | None = None,
 ) -> Outcome:
-    """Search every probe against the gallery of usable enrolled faces.
+    """Search every probe against the gallery of enrolled faces, as production does.
 
-    Non-mated searches are the strangers' probes and, with mate_removed, each mated probe searched
-    again without its own person's records (NIST's way to get more non-mated searches per person).
-    With reference_gate (the real pipeline) a photo failing the reference quality gate is not
-    enrolled, as an upload would be refused; without it any detected face is enrolled.
+    Enrolment follows match's reference rule (`facetrace.match.reference_faces`: a detected face enrols, one that
+    fails the reference quality gate too, flagged); with reference_gate, the older rule that refused such photos.
+    Raw scores come from the production gallery search (`facetrace.gallery.Gallery.search`: exact cosine, the best
+    face per person). Non-mated searches are the strangers' probes and, with mate_removed, each mated probe
+    searched again without its own person's records (NIST's way to get more non-mated searches per person).
     """
     enrolled = [r for r in rows if r.role == ENROLL]
-    gate = (lambda rec: rec.reference_ok) if reference_gate else (lambda rec: rec.has_face)
-    usable = [r for r in enrolled if gate(records[full_path(root, r)])]
+    usable = [r for r in enrolled if _enrols(records[full_path(root, r)], reference_gate)]
     dim = len(next(iter(records.values())).embedding) if records else 0
     gallery = np.array([records[full_path(root, r)].embedding for r in usable]).reshape(len(usable), dim)
     gallery_ids = np.array([r.person for r in usable], dtype=object)
     probes = [r for r in rows if r.role == PROBE]
     ok = np.array([records[full_path(root, r)].sighting_ok for r in probes], bool)
     vectors = np.array([records[full_path(root, r)].embedding for r in probes]).reshape(len(probes), dim)
-    raw = vectors @ gallery.T if len(gallery) else np.zeros((len(probes), 0), np.float32)
     probe_ids = np.array([r.person for r in probes], dtype=object)
-    normalise = _normaliser(score_norm, gallery, gallery_ids)
-    scores = normalise(raw)
-    top, top_ids = metrics.rank1(scores, gallery_ids, probe_ids, ok)
     mated = np.isin(probe_ids, list({r.person for r in enrolled}))
-    nonmated = [top[~mated]]
-    if mate_removed:
-        without_mate = np.where(gallery_ids[None, :] == probe_ids[mated][:, None], -np.inf, raw[mated])
-        nonmated.append(metrics.best_nonmate(normalise(without_mate), gallery_ids, probe_ids[mated], ok[mated]))
+    raw = vectors @ gallery.T if len(gallery) else np.zeros((len(probes), 0), np.float32)
+    if score_norm is None:
+        top, top_ids, without_mate = _production_search(gallery, gallery_ids, vectors, probe_ids, ok)
+    else:
+        top, top_ids, without_mate = _normalised_search(score_norm, gallery, gallery_ids, raw, probe_ids, ok, mated)
+    nonmated = [top[~mated]] + ([without_mate[mated]] if mate_removed else [])
     searches = metrics.Searches(top[mated], (top_ids[mated] == probe_ids[mated]) & ok[mated], np.concatenate(nonmated))
     counts = {
         "gallery_records": len(usable),
@@ -72,12 +73,52 @@ def run_searches(
     return Outcome(searches, counts, _suspects(raw, gallery_ids, probe_ids, probes, usable, mated))
 
 
-def _normaliser(score_norm: ScoreNorm | None, gallery: np.ndarray, gallery_ids: np.ndarray):
-    """Raw scores -> the scores thresholds apply to (identity without normalisation)."""
-    if score_norm is None or len(gallery) == 0:
-        return lambda raw: raw
-    record = score_norm.record_stats(gallery, gallery_ids)
-    return lambda raw: score_norm.apply(raw, score_norm.probe_stats(raw), record)
+def _enrols(record: Record, reference_gate: bool) -> bool:
+    """Production's reference rule for a photo's subject face (LFW photos are portraits of one person)."""
+    if not record.has_face:
+        return False
+    quality = Quality(det_score=record.det_score, face_px=0.0, blur=0.0, yaw=0.0, usable_as_reference=record.reference_ok,
+                      usable_as_sighting=record.sighting_ok)
+    subject = Face(index=0, box=(0.0, 0.0, 1.0, 1.0), landmarks=[], quality=quality, embedding_b64="")
+    usable, _ = reference_faces([subject])
+    return usable[0] and (record.reference_ok or not reference_gate)
+
+
+def _production_search(gallery, gallery_ids, vectors, probe_ids, ok):
+    """(rank-1 score, rank-1 person, best score of another person) per probe, from production's gallery search."""
+    n = len(probe_ids)
+    top, top_ids, without = np.full(n, metrics.NO_SCORE), np.array([None] * n, dtype=object), np.full(n, metrics.NO_SCORE)
+    if len(gallery) == 0:
+        return top, top_ids, without
+    # Two cases per probe are enough: when the first is the probe's own person, the second is the best other one.
+    found = Gallery(gallery.astype(np.float32), np.arange(len(gallery)), tuple(gallery_ids)).search(
+        vectors.astype(np.float32), min_score=-2.0, k=2)
+    for i, hits in enumerate(found):
+        if not ok[i] or not hits:
+            continue
+        top[i], top_ids[i] = hits[0].score, hits[0].case_id
+        others = [h.score for h in hits if h.case_id != probe_ids[i]]
+        without[i] = others[0] if others else metrics.NO_SCORE
+    return top, top_ids, without
+
+
+def _normalised_search(score_norm: ScoreNorm, gallery, gallery_ids, raw, probe_ids, ok, mated):
+    """The same three columns from s-normalised scores (evaluation only: production compares raw cosines)."""
+    if len(gallery) == 0:
+        n = len(probe_ids)
+        return np.full(n, metrics.NO_SCORE), np.array([None] * n, dtype=object), np.full(n, metrics.NO_SCORE)
+    cohort = score_norm.record_cohorts(gallery, gallery_ids)
+    scores = score_norm.apply(raw, score_norm.probe_stats(raw), score_norm.stats_of(cohort))
+    top, top_ids = metrics.rank1(scores, gallery_ids, probe_ids, ok)
+    without = np.full(len(probe_ids), metrics.NO_SCORE)
+    for i in np.flatnonzero(mated & ok):
+        # The mate's records are gone: every record's statistics are taken again without them, as a deployment
+        # where the person was never enrolled would have them (leaving them in flattered exactly these searches).
+        own = gallery_ids == probe_ids[i]
+        masked = np.where(own, -np.inf, raw[i])[None, :]
+        record = score_norm.stats_of(cohort, removed=np.flatnonzero(own))
+        without[i] = score_norm.apply(masked, score_norm.probe_stats(masked), record).max()
+    return top, top_ids, without
 
 
 def _suspects(scores, gallery_ids, probe_ids, probes: list[Row], usable: list[Row], mated) -> list[dict]:

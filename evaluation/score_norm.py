@@ -38,6 +38,19 @@ class ScoreNorm:
         """(mean, std) per gallery row of its top-cohort scores against rows of other groups (cases)."""
         return record_stats(vectors, groups, self.cohort)
 
+    def record_cohorts(self, vectors: np.ndarray, groups: np.ndarray) -> "RecordCohorts":
+        """Each record's best impostor scores and whose they are, with room to drop any one group's records."""
+        groups = np.asarray(groups, dtype=object)
+        spare = max(np.unique(groups, return_counts=True)[1]) if len(groups) else 0
+        return record_cohorts(vectors, groups, self.cohort + int(spare))
+
+    def stats_of(self, cohorts: "RecordCohorts", removed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) of each record's top-cohort impostor scores, the `removed` records taken out of every list."""
+        scores = cohorts.scores
+        if removed is not None and len(removed):
+            scores = np.where(np.isin(cohorts.rows, removed), -np.inf, scores)
+        return top_stats(scores, self.cohort)
+
     def apply(self, scores: np.ndarray, probe: tuple, record: tuple) -> np.ndarray:
         """Normalised scores (probes x records) from raw cosines and both sides' (mean, std)."""
         (pm, ps), (rm, rs) = probe, record
@@ -56,6 +69,31 @@ def top_stats(scores: np.ndarray, k: int, skip: int = 0) -> tuple[np.ndarray, np
     mean = np.nan_to_num(np.nanmean(top, axis=1), nan=0.0)
     std = np.nan_to_num(np.nanstd(top, axis=1), nan=1.0)
     return mean.astype(np.float32), np.maximum(std, MIN_STD).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RecordCohorts:
+    """Per gallery record: its m best impostor scores (descending) and the rows they belong to."""
+
+    scores: np.ndarray
+    rows: np.ndarray
+
+
+def record_cohorts(vectors: np.ndarray, groups: np.ndarray, m: int) -> RecordCohorts:
+    """Each row's m best scores against rows of other groups, and which rows: O(n^2 d), in blocks."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    n, m = len(vectors), min(m, max(len(vectors) - 1, 1))
+    block = max(1, min(4096, (1 << 24) // max(n, 1)))
+    scores_out, rows_out = [], []
+    for start in range(0, n, block):
+        scores = vectors[start : start + block] @ vectors.T
+        scores[groups[start : start + block, None] == groups[None, :]] = -np.inf
+        rows = np.argsort(-scores, axis=1)[:, :m]
+        scores_out.append(np.take_along_axis(scores, rows, 1))
+        rows_out.append(rows)
+    if not scores_out:
+        return RecordCohorts(np.zeros((0, m), np.float32), np.zeros((0, m), np.int64))
+    return RecordCohorts(np.concatenate(scores_out), np.concatenate(rows_out))
 
 
 def record_stats(vectors: np.ndarray, groups: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

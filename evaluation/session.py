@@ -27,7 +27,7 @@ class Evaluation:
         """Cached or freshly computed records for absolute image paths."""
         return embed_all(self.engine, self.cache, paths, self.batch, self.progress)
 
-    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot, gate: bool = True,
+    def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot, gate: bool = False,
             cohort: int = 0) -> dict:
         """The full JSON report for a protocol and/or a pairs file (cohort > 0: adaptive s-norm, evaluation only)."""
         model = self.engine.model

@@ -8,6 +8,7 @@ import pytest
 from evaluation import metrics
 from evaluation.cache import Record
 from evaluation.protocol import Row
+from evaluation.score_norm import ScoreNorm
 from evaluation.runner import run_searches, thresholds_for
 
 GALLERY = np.array(["a", "b", "c"], dtype=object)
@@ -127,13 +128,34 @@ def test_run_searches_builds_mated_and_nonmated_searches(tmp_path):
     assert 0.8 < thresholds_for(s)[0.0] < 0.96
 
 
-def test_reference_gate_decides_who_is_enrolled(tmp_path):
-    # GIVEN person a whose only reference photo has a face that fails the reference gate
-    rows = [Row("a1", "a", "enroll"), Row("a2", "a", "probe")]
+def test_production_enrols_a_low_quality_reference_and_the_old_gate_did_not(tmp_path):
+    # GIVEN person a whose only reference photo has a face that fails the reference gate, and b with no face
+    rows = [Row("a1", "a", "enroll"), Row("a2", "a", "probe"), Row("b1", "b", "enroll")]
     records = {str((tmp_path / "a1").resolve()): Record(np.array([1, 0], np.float32), True, False, True, 0.6, 1.0),
-               str((tmp_path / "a2").resolve()): _record([1, 0])}
-    # WHEN searched with the real pipeline's gate, and without it
-    gated, open_ = run_searches(rows, records, tmp_path), run_searches(rows, records, tmp_path, reference_gate=False)
-    # THEN the gate leaves a unenrolled (a miss), while without it a is found
-    assert gated.counts["failed_to_enrol"] == 1 and list(gated.searches.mated_correct) == [False]
-    assert open_.counts["gallery_records"] == 1 and list(open_.searches.mated_correct) == [True]
+               str((tmp_path / "a2").resolve()): _record([1, 0]),
+               str((tmp_path / "b1").resolve()): Record(np.zeros(2, np.float32), False, False, False, 0.0, 1.0)}
+    # WHEN searched with production's reference rule, and with the older gate that refused such photos
+    production = run_searches(rows, records, tmp_path)
+    gated = run_searches(rows, records, tmp_path, reference_gate=True)
+    # THEN production enrols a (found) and only b, without a face, fails to enrol; the old gate lost a too
+    assert production.counts["gallery_records"] == 1 and list(production.searches.mated_correct) == [True]
+    assert production.counts["failed_to_enrol"] == 1
+    assert gated.counts["failed_to_enrol"] == 2 and list(gated.searches.mated_correct) == [False]
+
+
+def test_a_normalised_search_without_its_mate_is_the_search_of_a_gallery_that_never_had_it(tmp_path):
+    # GIVEN a and a look-alike twin t enrolled among others, and a probe of a
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=16)
+    people = {"a": base, "t": base + 0.3 * rng.normal(size=16)}
+    people.update({f"p{i}": rng.normal(size=16) for i in range(30)})
+    unitise = lambda v: (v / np.linalg.norm(v)).astype(np.float32)  # noqa: E731
+    rows = [Row(f"{n}1", n, "enroll") for n in people] + [Row("a2", "a", "probe")]
+    records = {str((tmp_path / f"{n}1").resolve()): _record(list(unitise(v))) for n, v in people.items()}
+    records[str((tmp_path / "a2").resolve())] = _record(list(unitise(base + 0.1 * rng.normal(size=16))))
+    norm = ScoreNorm(cohort=5)
+    # WHEN a's probe is searched again with a's records removed, and searched in a gallery where a never was
+    with_mate = run_searches(rows, records, tmp_path, score_norm=norm)
+    never = run_searches([r for r in rows if r.path != "a1"], records, tmp_path, score_norm=norm)
+    # THEN its best other-person score is the same: the twin's statistics no longer count a's record
+    assert with_mate.searches.nonmated_score[-1] == pytest.approx(never.searches.nonmated_score[-1], abs=1e-5)
