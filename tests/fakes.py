@@ -18,6 +18,7 @@ from facetrace.gallery import Candidate, Gallery
 from facetrace.gallery.live import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
 from facetrace.photo import FINAL, DuplicateContent, Photo, PhotoStatus
+from facetrace.reembed import Campaign, Coverage, ItemFailure, ItemStatus
 from facetrace.keys import reference_key, sighting_key
 from facetrace.ports import ObjectInfo, ObjectMissing, ReceivedMessage, UploadForm
 from facetrace.subscription import Subscription
@@ -185,6 +186,9 @@ class MemoryStore:
         self.audit: list[AuditEntry] = []
         self.delete_after: dict[str, datetime] = {}
         self.subscriptions: list[Subscription] = []
+        self.photo_models: dict[tuple[str, str], tuple[int, int]] = {}  # (photo, model) -> (faces, usable)
+        self.campaigns: dict[str, Campaign] = {}
+        self.reembed_items: dict[tuple[str, str], dict] = {}  # (campaign, photo) -> the row
 
     # CaseStore
     def add_agency(self, agency: Agency) -> None:
@@ -413,6 +417,122 @@ class MemoryStore:
         if row is None or not row["ok"]:
             self.deliveries[(alert_id, channel, recipient)] = {"ok": ok, "provider_id": provider_id, "error": error}
 
+
+    # ReembedStore
+    def mark_embedded(self, photo_id: str, model_name: str, faces: int, usable: int) -> None:
+        self.photo_models[(photo_id, model_name)] = (faces, usable)
+
+    def add_campaign(self, campaign: Campaign) -> bool:
+        if self.running_campaign() is not None:
+            return False
+        self.campaigns[campaign.id] = campaign
+        return True
+
+    def running_campaign(self) -> Campaign | None:
+        return next((c for c in self.campaigns.values() if c.completed_at is None), None)
+
+    def latest_campaign(self) -> Campaign | None:
+        done = sorted((c for c in self.campaigns.values() if c.completed_at), key=lambda c: c.started_at)
+        return self.running_campaign() or (done[-1] if done else None)
+
+    def complete_campaign(self, campaign_id: str, at: datetime, erased_faces: int) -> None:
+        c = self.campaigns[campaign_id]
+        self.campaigns[campaign_id] = c.model_copy(update={"completed_at": c.completed_at or at,
+                                                           "erased_faces": (c.erased_faces or 0) + erased_faces})
+
+    def _in_reembed_scope(self, photo: Photo, since: datetime) -> bool:
+        if photo.status is not PhotoStatus.PROCESSED or photo.erased_at is not None:
+            return False
+        if photo.kind is PhotoKind.REFERENCE:
+            case = self.cases.get(photo.case_id or "")
+            return case is not None and case.status is CaseStatus.OPEN
+        return photo.kind is PhotoKind.SIGHTING and self.photo_created[photo.id] >= since
+
+    def _item_status(self, campaign_id: str, photo_id: str) -> ItemStatus | None:
+        item = self.reembed_items.get((campaign_id, photo_id))
+        return item["status"] if item else None
+
+    def photos_to_reembed(self, campaign_id, model_name, sightings_since, limit) -> list[Photo]:
+        found = [p for p in self.photos.values() if self._in_reembed_scope(p, sightings_since)
+                 and (p.id, model_name) not in self.photo_models
+                 and self._item_status(campaign_id, p.id) in (None, ItemStatus.FAILED)]
+        found.sort(key=lambda p: (p.kind is PhotoKind.SIGHTING, self.photo_created[p.id], p.id))
+        return found[:limit]
+
+    def queue_reembed_items(self, campaign_id, photos, at) -> None:
+        for photo in photos:
+            item = self.reembed_items.get((campaign_id, photo.id))
+            if item is None:
+                self.reembed_items[(campaign_id, photo.id)] = {"kind": photo.kind, "status": ItemStatus.QUEUED,
+                                                               "stage": None, "reason": None, "attempts": 1,
+                                                               "queued_at": at, "finished_at": None}
+            elif item["status"] is not ItemStatus.DONE:
+                item.update(status=ItemStatus.QUEUED, stage=None, reason=None, queued_at=at, finished_at=None,
+                            attempts=item["attempts"] + 1)
+        c = self.campaigns[campaign_id]
+        refs = sum(p.kind is PhotoKind.REFERENCE for p in photos)
+        self.campaigns[campaign_id] = c.model_copy(update={"references_queued": c.references_queued + refs,
+                                                           "sightings_queued": c.sightings_queued + len(photos) - refs})
+
+    def finish_reembed_item(self, campaign_id, photo_id, status, stage, reason, at) -> bool:
+        item = self.reembed_items.get((campaign_id, photo_id))
+        allowed = (ItemStatus.QUEUED, ItemStatus.FAILED) if status is ItemStatus.DONE else (ItemStatus.QUEUED,)
+        if item is None or item["status"] not in allowed:
+            return False
+        item.update(status=status, stage=stage, reason=reason, finished_at=at)
+        return True
+
+    def stuck_reembed_items(self, before, limit) -> list[tuple[str, str]]:
+        stuck = sorted((item["queued_at"], key) for key, item in self.reembed_items.items()
+                       if item["status"] is ItemStatus.QUEUED and item["queued_at"] < before)
+        return [key for _, key in stuck[:limit]]
+
+    def reembed_coverage(self, campaign_id, model_name, sightings_since) -> dict:
+        counts: dict[PhotoKind, dict[str, int]] = {}
+        for p in self.photos.values():
+            if not self._in_reembed_scope(p, sightings_since):
+                continue
+            c = counts.setdefault(p.kind, dict.fromkeys(("in_scope", "covered", "queued", "failed", "not_queued"), 0))
+            status = self._item_status(campaign_id, p.id)
+            c["in_scope"] += 1
+            if (p.id, model_name) in self.photo_models or status is ItemStatus.DONE:
+                c["covered"] += 1
+            else:
+                c[{None: "not_queued", ItemStatus.QUEUED: "queued", ItemStatus.FAILED: "failed"}[status]] += 1
+        return {kind: Coverage(**c) for kind, c in counts.items()}
+
+    def reembed_failures(self, campaign_id, model_name, sightings_since, limit) -> list[ItemFailure]:
+        failed = [(p, self.reembed_items[(campaign_id, p.id)]) for p in self.photos.values()
+                  if self._in_reembed_scope(p, sightings_since) and (p.id, model_name) not in self.photo_models
+                  and self._item_status(campaign_id, p.id) is ItemStatus.FAILED]
+        failed.sort(key=lambda f: (f[0].kind is PhotoKind.SIGHTING, f[1]["finished_at"], f[0].id))
+        return [ItemFailure(p.id, p.kind, p.case_id, i["stage"], i["reason"], i["attempts"]) for p, i in failed[:limit]]
+
+    def _usable_reference_models(self, case_id: str) -> set[str]:
+        return {m.name for p, m, s in self.faces.values() if s.usable and self.photos[p].case_id == case_id
+                and self.photos[p].kind is PhotoKind.REFERENCE}
+
+    def cases_without_model(self, model_name: str) -> list[str]:
+        open_cases = sorted((c for c in self.cases.values() if c.status is CaseStatus.OPEN),
+                            key=lambda c: (c.created_at, c.id))
+        return [c.id for c in open_cases
+                if (models := self._usable_reference_models(c.id)) and model_name not in models]
+
+    def face_models(self) -> set[str]:
+        return {m.name for _, m, _ in self.faces.values()}
+
+    def erase_other_models(self, model_name: str, batch: int) -> int:
+        erased, changed = 0, set()
+        for face_id, (photo_id, model, stored) in list(self.faces.items()):
+            if model.name != model_name and stored.face.embedding_b64:
+                gone = stored.face.model_copy(update={"embedding_b64": ""})
+                self.faces[face_id] = (photo_id, model, StoredFace(face_id, gone, False))
+                erased += 1
+                photo = self.photos[photo_id]
+                if photo.kind is PhotoKind.REFERENCE and photo.case_id:
+                    changed.add(photo.case_id)
+        self.case_events += sorted(c for c in changed if self.cases[c].status is CaseStatus.OPEN)
+        return erased
 
     # SearchStore
     def add_search(self, search) -> None:

@@ -17,6 +17,7 @@ from facetrace.keys import reference_key, sighting_key
 from facetrace.messages import PhotoKind
 from facetrace.photo import DuplicateContent, Photo, PhotoStatus
 from facetrace.photo_search import Search, SearchCandidate
+from facetrace.reembed import Campaign, Coverage, ItemStatus
 from facetrace.subscription import Subscription
 from tests import fakes
 from tests.fakes import MODEL, face, unit
@@ -275,3 +276,134 @@ def test_keys_of_stored_photos_are_the_ones_given(any_store, case):
     assert any_store.get_photo(photo.id).s3_key == reference_key(case.id, photo.id)
     sighting = _photo(any_store)
     assert any_store.get_photo(sighting.id).s3_key == sighting_key(sighting.id)
+
+
+# --------------------------------------------------------------------------- re-embedding after a model change
+NEW = MODEL.model_copy(update={"name": "new-model", "version": "2"})
+HOUR = timedelta(hours=1)
+
+
+def _campaign(store, model: str = NEW.name) -> Campaign:
+    campaign = Campaign(id=str(uuid.uuid4()), target_model=model, started_at=NOW)
+    assert store.add_campaign(campaign) is True
+    return campaign
+
+
+def _processed(store, kind=PhotoKind.SIGHTING, case_id=None, **extra) -> Photo:
+    return _photo(store, kind, case_id, status=PhotoStatus.PROCESSED, **extra)
+
+
+def test_one_campaign_runs_at_a_time_and_finishing_it_frees_the_slot(any_store):
+    assert any_store.running_campaign() is None and any_store.latest_campaign() is None
+    first = _campaign(any_store)
+    assert any_store.add_campaign(Campaign(id=str(uuid.uuid4()), target_model="other", started_at=NOW)) is False
+    assert any_store.running_campaign() == first and any_store.latest_campaign() == first
+    any_store.complete_campaign(first.id, NOW + HOUR, 3)
+    any_store.complete_campaign(first.id, NOW + 2 * HOUR, 2)  # finished again: adds, keeps the first time
+    done = any_store.latest_campaign()
+    assert any_store.running_campaign() is None
+    assert (done.id, done.erased_faces, abs((done.completed_at - NOW - HOUR).total_seconds()) < 0.01) == (first.id, 5, True)
+    second = _campaign(any_store, "third-model")
+    assert any_store.latest_campaign().id == second.id
+
+
+def test_photos_to_reembed_are_open_cases_references_first_then_recent_sightings(any_store, case):
+    closed = fakes.stored_case(any_store)
+    any_store.set_case_status(closed.id, CaseStatus.CLOSED)
+    sighting = _processed(any_store, sha256="cd" * 32)
+    reference = _processed(any_store, PhotoKind.REFERENCE, case.id, sha256="ab" * 32)
+    _processed(any_store, PhotoKind.REFERENCE, closed.id)  # closed case
+    _photo(any_store, PhotoKind.REFERENCE, case.id)  # still received: its own job is on its way
+    _photo(any_store, PhotoKind.SIGHTING, status=PhotoStatus.DUPLICATE)  # processed once, as its original
+    _photo(any_store, PhotoKind.SEARCH, status=PhotoStatus.PROCESSED)
+    erased = _processed(any_store)
+    any_store.erase_photo(erased.id, NOW)
+    done = _processed(any_store)
+    any_store.mark_embedded(done.id, NEW.name, 0, 0)  # the new model found no face, but it has seen it
+    any_store.mark_embedded(sighting.id, MODEL.name, 1, 1)  # the old model's mark does not count
+    campaign = _campaign(any_store)
+    found = any_store.photos_to_reembed(campaign.id, NEW.name, NOW - HOUR, 100)
+    assert [(p.id, p.sha256) for p in found] == [(reference.id, reference.sha256), (sighting.id, sighting.sha256)]
+    assert found[0].s3_key == reference.s3_key
+    assert [p.id for p in any_store.photos_to_reembed(campaign.id, NEW.name, NOW + HOUR, 100)] == [reference.id]
+    assert len(any_store.photos_to_reembed(campaign.id, NEW.name, NOW - HOUR, 1)) == 1
+
+
+def test_queued_photos_leave_the_list_failed_ones_come_back_and_done_is_final(any_store, case):
+    reference = _processed(any_store, PhotoKind.REFERENCE, case.id)
+    sighting = _processed(any_store)
+    campaign = _campaign(any_store)
+    any_store.queue_reembed_items(campaign.id, [reference, sighting], NOW)
+    assert any_store.photos_to_reembed(campaign.id, NEW.name, NOW - HOUR, 10) == []
+    stored = any_store.running_campaign()
+    assert (stored.references_queued, stored.sightings_queued) == (1, 1)
+    assert any_store.finish_reembed_item(campaign.id, reference.id, ItemStatus.FAILED, "fetch", "gone", NOW) is True
+    assert any_store.finish_reembed_item(campaign.id, reference.id, ItemStatus.FAILED, "faces", "again", NOW) is False
+    assert [p.id for p in any_store.photos_to_reembed(campaign.id, NEW.name, NOW - HOUR, 10)] == [reference.id]
+    [failure] = any_store.reembed_failures(campaign.id, NEW.name, NOW - HOUR, 10)
+    assert (failure.photo_id, failure.kind, failure.case_id, failure.stage, failure.reason, failure.attempts) == (
+        reference.id, PhotoKind.REFERENCE, case.id, "fetch", "gone", 1)
+    any_store.queue_reembed_items(campaign.id, [reference], NOW)  # `start` again retries it
+    assert any_store.reembed_failures(campaign.id, NEW.name, NOW - HOUR, 10) == []
+    assert any_store.finish_reembed_item(campaign.id, sighting.id, ItemStatus.DONE, None, None, NOW) is True
+    assert any_store.finish_reembed_item(campaign.id, sighting.id, ItemStatus.FAILED, "match", "late", NOW) is False
+    assert any_store.finish_reembed_item(campaign.id, str(uuid.uuid4()), ItemStatus.DONE, None, None, NOW) is False
+    assert any_store.finish_reembed_item(campaign.id, reference.id, ItemStatus.FAILED, "faces", "crash", NOW) is True
+    assert any_store.reembed_failures(campaign.id, NEW.name, NOW - HOUR, 10)[0].attempts == 2
+    assert any_store.finish_reembed_item(campaign.id, reference.id, ItemStatus.DONE, None, None, NOW) is True  # late success
+    assert any_store.running_campaign().references_queued == 2
+
+
+def test_coverage_counts_each_photo_in_scope_once(any_store, case):
+    refs = [_processed(any_store, PhotoKind.REFERENCE, case.id) for _ in range(4)]
+    sightings = [_processed(any_store) for _ in range(2)]
+    campaign = _campaign(any_store)
+    any_store.queue_reembed_items(campaign.id, refs[:3] + sightings[:1], NOW)
+    any_store.finish_reembed_item(campaign.id, refs[0].id, ItemStatus.DONE, None, None, NOW)
+    any_store.mark_embedded(refs[0].id, NEW.name, 1, 1)
+    any_store.finish_reembed_item(campaign.id, refs[1].id, ItemStatus.FAILED, "fetch", "gone", NOW)
+    any_store.mark_embedded(sightings[1].id, NEW.name, 2, 1)  # embedded by both models as it arrived
+    coverage = any_store.reembed_coverage(campaign.id, NEW.name, NOW - HOUR)
+    assert coverage[PhotoKind.REFERENCE] == Coverage(in_scope=4, covered=1, queued=1, failed=1, not_queued=1)
+    assert coverage[PhotoKind.SIGHTING] == Coverage(in_scope=2, covered=1, queued=1, failed=0, not_queued=0)
+    assert PhotoKind.SIGHTING not in any_store.reembed_coverage(campaign.id, NEW.name, NOW + HOUR)
+
+
+def test_items_queued_too_long_are_found_oldest_first(any_store):
+    old, recent = _processed(any_store), _processed(any_store)
+    campaign = _campaign(any_store)
+    any_store.queue_reembed_items(campaign.id, [recent], NOW)
+    any_store.queue_reembed_items(campaign.id, [old], NOW - 2 * HOUR)
+    assert any_store.stuck_reembed_items(NOW - HOUR, 10) == [(campaign.id, old.id)]
+    assert any_store.stuck_reembed_items(NOW + HOUR, 10) == [(campaign.id, old.id), (campaign.id, recent.id)]
+    any_store.finish_reembed_item(campaign.id, old.id, ItemStatus.DONE, None, None, NOW)
+    assert any_store.stuck_reembed_items(NOW + HOUR, 10) == [(campaign.id, recent.id)]
+
+
+def test_cases_left_without_the_new_model_and_erasing_every_other_model(any_store, case):
+    both = case
+    old_only = fakes.stored_case(any_store)
+    closed = fakes.stored_case(any_store)
+    for c, models in ((both, (MODEL, NEW)), (old_only, (MODEL,)), (closed, (MODEL,))):
+        ref = _processed(any_store, PhotoKind.REFERENCE, c.id)
+        for model in models:
+            any_store.add_faces(ref.id, model, [face(0, unit(1))], [True])
+    any_store.set_case_status(closed.id, CaseStatus.CLOSED)
+    sighting = _processed(any_store)
+    any_store.add_faces(sighting.id, MODEL, [face(0, unit(1)), face(1, unit(0, 1))], [True, True])
+    any_store.add_faces(sighting.id, NEW, [face(0, unit(1))], [True])
+    assert any_store.cases_without_model(NEW.name) == [old_only.id]
+    assert any_store.face_models() == {MODEL.name, NEW.name}
+    events = any_store.gallery_watermark(MODEL.name).event_seq
+    # WHEN every embedding of another model is erased, two faces per transaction
+    assert any_store.erase_other_models(NEW.name, 2) == 5
+    # THEN the old model's gallery and past sightings are empty, the new model's are whole
+    assert len(any_store.gallery(MODEL.name, MODEL.dim)) == 0
+    assert [c for c in any_store.gallery(NEW.name, NEW.dim).case_ids] == [both.id]
+    assert len(any_store.sighting_faces_since(MODEL.name, MODEL.dim, NOW - HOUR)) == 0
+    assert len(any_store.sighting_faces_since(NEW.name, NEW.dim, NOW - HOUR)) == 1
+    # AND the open cases that lost faces are announced to warm galleries; the rows stay for alerts and review
+    assert any_store.gallery_watermark(MODEL.name).event_seq == events + 2
+    assert any_store.face_location(any_store.add_faces(sighting.id, MODEL, [face(1, unit(0, 1))], [True])[0].id).index == 1
+    assert any_store.erase_other_models(NEW.name, 2) == 0
+    assert any_store.cases_without_model(NEW.name) == []

@@ -37,6 +37,11 @@ class Job(Message):
     bucket: str
     key: str
     sha256: str | None = Field(default=None, description="of the pinned bytes; the worker refuses others")
+    # Re-embedding after a model change (facetrace/reembed.py): the photo was processed before, by another model.
+    # Optional within version 1: jobs from ingest leave all three unset.
+    purpose: Literal["reembed"] | None = Field(default=None, description="why a processed photo is queued again")
+    campaign_id: str | None = Field(default=None, description="the re-embedding campaign that queued it")
+    model: str | None = Field(default=None, description="the model to embed it with; unset: the worker's own")
 
 
 class ModelInfo(Message):

@@ -9,6 +9,7 @@ from facetrace.adapters.mysql.connection import Database, connect_url
 from facetrace.adapters.mysql.face_lookup import FaceLookupRepository
 from facetrace.adapters.mysql.faces import FaceRepository
 from facetrace.adapters.mysql.photos import PhotoRepository
+from facetrace.adapters.mysql.reembed import ReembedRepository
 from facetrace.adapters.mysql.retention import RetentionRepository
 from facetrace.adapters.mysql.searches import SearchRepository
 from facetrace.adapters.mysql.shares import ShareRepository
@@ -17,8 +18,9 @@ from facetrace.adapters.mysql.subscriptions import SubscriptionRepository
 
 class MySQLStore(CaseRepository, PhotoRepository, FaceRepository, AlertRepository, FaceLookupRepository,
                  ShareRepository, AuditRepository, RetentionRepository, SubscriptionRepository,
-                 SearchRepository):
-    """Cases, photos, faces, matches, alerts, deliveries, shares, subscriptions and the audit trail in one MySQL database."""
+                 SearchRepository, ReembedRepository):
+    """Cases, photos, faces, matches, alerts, deliveries, shares, subscriptions, the audit trail and re-embedding
+    campaigns in one MySQL database."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
