@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
 from facetrace.config import Settings
 from facetrace.deadletter import record_dead_letter, sweep_stuck_photos
+from facetrace.reembed import sweep_stuck_items
 from facetrace.telemetry import count_failed_photos
 from facetrace.wiring import Wiring
 
@@ -34,7 +35,7 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
             before = datetime.now(timezone.utc) - timedelta(hours=settings.stuck_after_hours)
             failed = sweep_stuck_photos(wiring.store, before)
             count_failed_photos(["pipeline"] * len(failed))
-            return {"failed": failed}
+            return {"failed": failed, "reembed_failed": sweep_stuck_items(wiring.store, before)}
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
     return handler

@@ -55,6 +55,8 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
             metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(outcome.alerts))
             if outcome.failed_stage:
                 count_failed_photos([outcome.failed_stage])
+            if outcome.reembed:  # progress of a model change (facetrace/reembed.py): ReembedDone, ReembedFailed
+                metrics.add_metric(name=f"Reembed{outcome.reembed.title()}", unit=MetricUnit.Count, value=1)
 
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 

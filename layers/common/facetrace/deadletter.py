@@ -3,8 +3,9 @@
 A dead message may be anything: a valid message, another version, an extra field, a Lambda on-failure record
 wrapping an S3 event, an SNS envelope, or not JSON at all. Every photo id or upload key it names is looked up;
 a photo still on its way becomes `failed` with the stage that gave up (a photo ingest never recorded is
-recorded, failed); an alert that could not be delivered gets a failed delivery. The sweep is the last net:
-a photo still `received` long after any queue could hold its message is failed too.
+recorded, failed); an alert that could not be delivered gets a failed delivery. A re-embedding job (or its
+result) fails its campaign's item instead, never the photo, which was processed before. The sweep is the last
+net: a photo still `received` long after any queue could hold its message is failed too.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Iterator, Protocol
+from datetime import datetime, timezone
+from typing import Any, Collection, Iterator, Protocol
 
 from aws_lambda_powertools import Logger
 
 from facetrace.delivery import DeliveryStore
 from facetrace.messages import DeliveryRecord, PhotoKind
 from facetrace.photo import Photo, PhotoStatus, PhotoStore
+from facetrace.reembed import REEMBED, EmbeddedStore, ItemStatus
 from facetrace.keys import UPLOADS, parse_key, parse_upload_key
 
 logger = Logger(child=True)
@@ -34,7 +36,7 @@ MAX_REFERENCES = 20  # a dead message names one photo; a few more is noise, neve
 MAX_DEPTH = 32
 
 
-class DeadLetterStore(PhotoStore, DeliveryStore, Protocol):
+class DeadLetterStore(PhotoStore, DeliveryStore, EmbeddedStore, Protocol):
     def alert_exists(self, alert_id: str) -> bool: ...
 
     def stuck_photos(self, before: datetime, limit: int) -> list[Photo]:
@@ -49,6 +51,7 @@ class DeadLetterOutcome:
     stage: str
     failed: list[tuple[str, str]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    reembed: list[str] = field(default_factory=list)  # photos whose re-embedding item failed
 
 
 def record_dead_letter(body: str, queue_name: str, store: DeadLetterStore, attempts: int = 3) -> DeadLetterOutcome:
@@ -60,8 +63,11 @@ def record_dead_letter(body: str, queue_name: str, store: DeadLetterStore, attem
     elif stage == "notify":
         outcome.alerts = _undelivered(body, store, attempts)
     else:
-        outcome.failed = _fail_photos(body, stage, store, attempts)
-    if not outcome.failed and not outcome.alerts and stage != "deliveries":
+        jobs = list(dict.fromkeys(_reembed_jobs(_loads(body))))
+        outcome.reembed = _fail_reembeds(jobs, stage, store, attempts)
+        # The photo of a re-embedding job was processed long ago: it is not the one to fail.
+        outcome.failed = _fail_photos(body, stage, store, attempts, skip={photo_id for _, photo_id in jobs})
+    if not outcome.failed and not outcome.alerts and not outcome.reembed and stage != "deliveries":
         logger.error("dead letter names nothing on record", extra={"queue": queue_name, "body": body[:500]})
     return outcome
 
@@ -72,10 +78,13 @@ def stage_of(queue_name: str) -> str:
     return STAGES.get(name.rsplit("-", 1)[-1], "pipeline")
 
 
-def _fail_photos(body: str, stage: str, store: DeadLetterStore, attempts: int) -> list[tuple[str, str]]:
+def _fail_photos(body: str, stage: str, store: DeadLetterStore, attempts: int,
+                 skip: Collection[str] = ()) -> list[tuple[str, str]]:
     reason = f"gave up after {attempts} failed attempts at {STAGE_NAMES[stage]}"
     failed = []
     for photo_id, key in photo_references(body):
+        if photo_id in skip:
+            continue
         photo = store.get_photo(photo_id)
         if photo is None and key is not None and stage == "ingest":
             changed = _record_failed_upload(photo_id, key, reason, store)
@@ -87,6 +96,36 @@ def _fail_photos(body: str, stage: str, store: DeadLetterStore, attempts: int) -
         if changed:
             failed.append((photo_id, stage))
     return failed
+
+
+def _fail_reembeds(jobs: list[tuple[str, str]], stage: str, store: DeadLetterStore, attempts: int) -> list[str]:
+    reason = f"gave up after {attempts} failed attempts at {STAGE_NAMES[stage]}"
+    failed = []
+    for campaign_id, photo_id in jobs:
+        changed = store.finish_reembed_item(campaign_id, photo_id, ItemStatus.FAILED, stage, reason,
+                                            datetime.now(timezone.utc))
+        logger.warning("dead letter", extra={"photo_id": photo_id, "campaign_id": campaign_id, "stage": stage,
+                                             "purpose": REEMBED, "changed": changed})
+        if changed:
+            failed.append(photo_id)
+    return failed
+
+
+def _reembed_jobs(data: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(campaign id, photo id) of every re-embedding job in a JSON value (a Job, or the job of a FacesResult)."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(data, dict):
+        campaign_id, photo_id = data.get("campaign_id"), data.get("photo_id")
+        if data.get("purpose") == REEMBED and isinstance(campaign_id, str) and isinstance(photo_id, str):
+            yield campaign_id, photo_id
+        for value in data.values():
+            yield from _reembed_jobs(value, depth + 1)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _reembed_jobs(value, depth + 1)
+    elif isinstance(data, str) and data[:1] in "{[" and (inner := _loads(data)) is not None:
+        yield from _reembed_jobs(inner, depth + 1)  # an SNS envelope or an on-failure record
 
 
 def _record_failed_upload(photo_id: str, key: str, reason: str, store: DeadLetterStore) -> bool:

@@ -9,6 +9,7 @@ import numpy as np
 from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
+from facetrace import reembed
 from facetrace.alert import raise_alert
 from facetrace.face import StoredFace
 from facetrace.gallery import Candidate
@@ -51,10 +52,11 @@ class MatchOutcome:
     matches: int = 0
     alerts: list[str] = field(default_factory=list)
     failed_stage: str | None = None  # set when this photo failed (now, or at an earlier stage)
+    reembed: str | None = None  # "done" or "failed" for a re-embedding job (the photo's own status is kept)
 
 
-class MatchStore(RetroStore, SearchStore, Protocol):
-    """Everything matching reads and writes: photos, cases, faces, alerts, subscriptions, searches."""
+class MatchStore(RetroStore, SearchStore, reembed.EmbeddedStore, Protocol):
+    """Everything matching reads and writes: photos, cases, faces, alerts, subscriptions, searches, campaigns."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ def process_faces(
     photo = deps.store.get_photo(result.job.photo_id)
     if photo is None:
         raise LookupError(f"photo {result.job.photo_id} is not recorded")
+    if result.job.purpose == reembed.REEMBED:
+        return _reembedded(photo, result, deps, thresholds, found)
     if result.status == "failed" or result.model is None:
         return _failed(photo, result.stage or "faces", result.error or "the worker gave no reason", deps)
     problem = invalid_faces(result)
@@ -89,6 +93,29 @@ def process_faces(
         top = run_search(photo, result, deps.store, deps.galleries, deps.objects, thresholds.match)
         return MatchOutcome(photo.id, faces=len(result.faces), matches=len(top))
     return _search(photo, result, deps, thresholds, found)
+
+
+def _reembedded(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds | None,
+                found: Found | None) -> MatchOutcome:
+    """A photo embedded again after a model change: stored like any other, but a failure fails the campaign's
+    item, never the photo, which keeps what the previous model found."""
+    if result.status == "failed" or result.model is None:
+        refused = (result.stage or "faces", result.error or "the worker gave no reason")
+    elif problem := invalid_faces(result):
+        refused = ("match", f"invalid face data from the worker: {problem}")
+    else:
+        refused = reembed.refusal(photo, result, deps.store)
+    if refused is not None:
+        reembed.item_failed(deps.store, result.job, *refused)
+        return MatchOutcome(photo.id, reembed="failed")
+    thresholds = thresholds or Thresholds.of(result.model)
+    if photo.kind is PhotoKind.REFERENCE:
+        outcome = _enrol(photo, result, deps, thresholds)
+    else:
+        outcome = _search(photo, result, deps, thresholds, found)
+    reembed.item_done(deps.store, result.job)
+    outcome.reembed = "done"
+    return outcome
 
 
 def _failed(photo: Photo, stage: str, reason: str, deps: MatchDeps) -> MatchOutcome:
@@ -138,6 +165,7 @@ def resolve_faces(result: FacesResult, objects: ObjectStore) -> FacesResult:
 def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds) -> MatchOutcome:
     usable, reason = reference_faces(result.faces)
     stored = deps.store.add_faces(photo.id, result.model, result.faces, usable)
+    deps.store.mark_embedded(photo.id, result.model.name, len(stored), sum(usable))
     reason = reason or (None if any(usable) else _refusal(result))
     deps.store.set_photo_status(photo.id, PhotoStatus.PROCESSED, reason=reason, face_count=len(stored))
     logger.info("reference enrolled", extra={"photo_id": photo.id, "case_id": photo.case_id, "usable": sum(usable)})
@@ -210,6 +238,7 @@ def _search_model(model: ModelInfo, faces: list[tuple[str, Face]], deps: MatchDe
 def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds, found: Found | None) -> MatchOutcome:
     usable = [f.quality.usable_as_sighting for f in result.faces]
     stored = deps.store.add_faces(photo.id, result.model, result.faces, usable)
+    deps.store.mark_embedded(photo.id, result.model.name, len(stored), sum(usable))
     probes = [s for s in stored if s.usable]
     outcome = MatchOutcome(photo.id, faces=len(probes))
     if probes:
