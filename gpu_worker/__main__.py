@@ -16,15 +16,24 @@ logger = Logger()  # POWERTOOLS_SERVICE_NAME (gpu-worker in the image), shared w
 
 
 def build_worker(settings: Settings) -> Worker:
-    """Load the pack and connect the worker to its queues and bucket (no database)."""
+    """Load the pack (and the previous one during a model change) and connect the worker to its queues and bucket."""
     s3 = aws.client("s3", settings.aws_region, settings.aws_endpoint_url)
     sqs = aws.client("sqs", settings.aws_region, settings.aws_endpoint_url)
-    engine = load_pack(settings.pack_dir or settings.pack, downloader=lambda b, k, dest: s3.download_file(b, k, dest),
-                       model_dir=settings.model_dir, fallback=settings.pack_fallback or None)
+
+    def download(bucket: str, key: str, dest: str) -> None:
+        s3.download_file(bucket, key, dest)
+
+    engine = load_pack(settings.pack_dir or settings.pack, downloader=download, model_dir=settings.model_dir,
+                       fallback=settings.pack_fallback or None)
+    # No fallback for the previous pack: the gallery was built with exactly that model, and another one
+    # would search nothing, so a worker that cannot load it must not start.
+    previous = None
+    if settings.previous_pack:
+        previous = load_pack(settings.previous_pack, downloader=download, model_dir=settings.model_dir)
     config = WorkerConfig.from_settings(settings)
     return Worker(
         engine, aws.SQSJobSource(sqs, settings.jobs_queue_url), aws.SQSQueue(sqs, settings.faces_queue_url),
-        aws.S3Objects(s3, settings.upload_bucket), config,
+        aws.S3Objects(s3, settings.upload_bucket), config, previous=previous,
     )
 
 

@@ -4,6 +4,11 @@ One photo fails alone: whatever goes wrong with one photo (gone from storage, no
 undecodable, crashing the engine) gives that photo a `failed` result naming the stage, and the rest of its
 batch is processed. A passing fault (storage throttling, an engine that fails every photo) leaves the job
 for SQS to deliver again, until its last delivery, which fails it with the reason.
+
+During a model change (facetrace/reembed.py) the worker also holds the previous pack: every new sighting is
+embedded by both and gets one result per model, so the cases not yet re-embedded are still searched. The
+current pack decides a photo's fate; the previous one only adds its result when it works. A re-embedding
+job names its model and is embedded by that pack alone.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from aws_lambda_powertools import Logger
@@ -19,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from facetrace.config import Settings
 from facetrace.keys import results_key
-from facetrace.messages import Face, FacesResult, FailedStage, Job
+from facetrace.messages import Face, FacesResult, FailedStage, Job, PhotoKind
 from facetrace.ports import MessageSource, ObjectMissing, ObjectStore, Queue, ReceivedMessage
 from gpu_worker.engine import FaceEngine, to_message
 from gpu_worker.heartbeat import Heartbeat
@@ -61,9 +66,10 @@ class WorkerConfig:
 class _Item:
     received: ReceivedMessage
     job: Job
+    engines: list[FaceEngine] = field(default_factory=list)  # the first decides the photo's fate
     image: np.ndarray | None = None
     shape: tuple[int, int] = (0, 0)
-    faces: list | None = None
+    faces: dict[str, list] = field(default_factory=dict)  # model name -> faces found
     stage: FailedStage | None = None
     error: str | None = None
     retry: bool = False
@@ -75,13 +81,20 @@ class _Item:
 class Worker:
     """Processes jobs in batches; holds no database credentials, only queues and the bucket."""
 
-    def __init__(self, engine: FaceEngine, jobs: MessageSource, faces: Queue, objects: ObjectStore, config: WorkerConfig) -> None:
+    def __init__(self, engine: FaceEngine, jobs: MessageSource, faces: Queue, objects: ObjectStore, config: WorkerConfig,
+                 previous: FaceEngine | None = None) -> None:
         self.engine, self.jobs, self.faces, self.objects, self.config = engine, jobs, faces, objects, config
+        if previous is not None and previous.model.name == engine.model.name:
+            logger.warning("the previous pack is the current model; ignored", extra={"model": engine.model.name})
+            previous = None
+        self.previous = previous
+        self.engines = [engine] + ([previous] if previous else [])
         self._pool = ThreadPoolExecutor(max_workers=config.batch_size, thread_name_prefix="download")
 
     def run(self, stop: threading.Event) -> None:
         """Poll until stop is set; the batch in hand is always finished (or left to retry) first."""
-        logger.info("worker started", extra={"model": self.engine.model.name, "providers": self.engine.providers})
+        logger.info("worker started", extra={"model": self.engine.model.name, "providers": self.engine.providers,
+                                             "previous_model": self.previous.model.name if self.previous else None})
         backoff = 1.0
         while not stop.is_set():
             try:
@@ -102,7 +115,10 @@ class Worker:
             return 0
         with Heartbeat(self.jobs, [i.received.receipt for i in items], self.config.visibility_s):
             list(self._pool.map(self._load, items))
-            self._analyse([i for i in items if i.image is not None])
+            for engine in self.engines:
+                self._analyse(engine, [i for i in items if i.image is not None and engine in i.engines])
+            for item in items:
+                item.image = None
             done = [i for i in items if not i.retry and self._send_safely(i)]
         self.jobs.delete([i.received.receipt for i in done])
         later = [i.received.receipt for i in items if i.retry]
@@ -112,15 +128,31 @@ class Worker:
 
     def _parse(self, received: ReceivedMessage) -> _Item | None:
         try:
-            return _Item(received, Job.model_validate_json(received.body))
+            item = _Item(received, Job.model_validate_json(received.body))
         except ValidationError as exc:
             # Released at once: after its last receive SQS moves it to the dead-letter queue, whose
             # function finds the photo it names, if any, and records it as failed.
             logger.error("unreadable job", extra={"message_id": received.message_id, "error": str(exc)[:500]})
             self.jobs.extend([received.receipt], 0)
             return None
+        item.engines = self._engines_for(item.job)
+        return item
+
+    def _engines_for(self, job: Job) -> list[FaceEngine]:
+        if job.model is not None:  # a re-embedding job: that model only
+            return [e for e in self.engines if e.model.name == job.model]
+        if job.kind is PhotoKind.SIGHTING:
+            return self.engines  # searched in every gallery until the new one is complete
+        # References need only the current model (new sightings are embedded by both); a search's candidates
+        # are replaced by each result, so a second model would overwrite the first.
+        return self.engines[:1]
 
     def _load(self, item: _Item) -> None:
+        if not item.engines:
+            # A worker that does not run the model yet (a rolling deploy): another worker may; the last delivery fails.
+            self._passing_fault(item, "faces", f"this worker runs {', '.join(e.model.name for e in self.engines)}, "
+                                               f"not {item.job.model}")
+            return
         try:
             data = self.objects.get(item.job.key)
         except ObjectMissing:
@@ -149,32 +181,41 @@ class Worker:
         else:
             item.retry, item.image = True, None
 
-    def _analyse(self, ready: list[_Item]) -> None:
+    def _analyse(self, engine: FaceEngine, ready: list[_Item]) -> None:
         if not ready:
             return
         try:
-            found = self.engine.analyse([i.image for i in ready], self.config.max_faces)
+            found = engine.analyse([i.image for i in ready], self.config.max_faces)
         except Exception:
             # One bad image must not fail its whole batch: retry one by one so only the culprit fails.
-            logger.exception("batch failed; retrying jobs one at a time", extra={"jobs": len(ready)})
-            found = self._one_by_one(ready)
+            logger.exception("batch failed; retrying jobs one at a time", extra={"jobs": len(ready),
+                                                                                 "model": engine.model.name})
+            found = self._one_by_one(engine, ready)
         for item, faces in zip(ready, found):
-            item.faces, item.image = faces, None
+            if faces is not None:
+                item.faces[engine.model.name] = faces
 
-    def _one_by_one(self, items: list[_Item]) -> list:
+    def _one_by_one(self, engine: FaceEngine, items: list[_Item]) -> list:
         found, errors = [], {}
         for item in items:
             try:
-                found.append(self.engine.analyse([item.image], self.config.max_faces)[0])
+                found.append(engine.analyse([item.image], self.config.max_faces)[0])
             except Exception as exc:
-                logger.exception("job failed", extra={"photo_id": item.job.photo_id, "stage": "faces"})
+                logger.exception("job failed", extra={"photo_id": item.job.photo_id, "stage": "faces",
+                                                      "model": engine.model.name})
                 found.append(None)
                 errors[id(item)] = f"face detection failed: {type(exc).__name__}: {exc}"
         engine_works = len(errors) < len(items)
         for item in items:
-            if id(item) in errors and engine_works:
+            if id(item) not in errors:
+                continue
+            if engine is not item.engines[0]:
+                # The previous pack failing costs only its extra result: the photo is searched by the current one.
+                logger.warning("previous model failed on this photo; its result is left out",
+                               extra={"photo_id": item.job.photo_id, "model": engine.model.name})
+            elif engine_works:
                 item.fail("faces", errors[id(item)])  # the others went through: this photo is the cause
-            elif id(item) in errors:
+            else:
                 self._passing_fault(item, "faces", errors[id(item)])
         return found
 
@@ -188,18 +229,25 @@ class Worker:
 
     def _send(self, item: _Item) -> None:
         if item.stage is not None:
-            result = FacesResult(job=item.job, status="failed", error=item.error, stage=item.stage)
+            results = [FacesResult(job=item.job, status="failed", error=item.error, stage=item.stage)]
         else:
-            messages = [to_message(f, n) for n, f in enumerate(item.faces or [])]
             h, w = item.shape
-            result = FacesResult(job=item.job, status="ok", model=self.engine.model, image_width=w, image_height=h,
-                                 faces=messages)
-        body = result.model_dump_json()
-        if len(body.encode()) > self.config.max_message_bytes:
-            body = self._offload(result)
-        self.faces.send(body, dedup_id=item.job.photo_id)
-        logger.info("job done", extra={"photo_id": item.job.photo_id, "faces": len(result.faces),
-                                       "status": result.status, "stage": result.stage})
+            results = [FacesResult(job=item.job, status="ok", model=e.model, image_width=w, image_height=h,
+                                   faces=[to_message(f, n) for n, f in enumerate(item.faces[e.model.name])])
+                       for e in item.engines if e.model.name in item.faces]
+            if not results:  # never expected: every path above either found faces or failed the photo
+                results = [FacesResult(job=item.job, status="failed", stage="faces", error="no model gave a result")]
+        for n, result in enumerate(results):
+            body = result.model_dump_json()
+            if len(body.encode()) > self.config.max_message_bytes:
+                body = self._offload(result)
+            # On a FIFO queue each model's result must get through, not just the first.
+            dedup = item.job.photo_id if n == 0 else f"{item.job.photo_id}:{result.model.name}"
+            self.faces.send(body, dedup_id=dedup)
+            logger.info("job done", extra={"photo_id": item.job.photo_id, "faces": len(result.faces),
+                                           "status": result.status, "stage": result.stage,
+                                           "model": result.model.name if result.model else None,
+                                           "purpose": item.job.purpose})
 
     def _offload(self, result: FacesResult) -> str:
         key = results_key(result.job.photo_id, result.model.name)

@@ -43,10 +43,12 @@ class FakeEngine:
 class Rig:
     """A worker on fakes, with jobs for the given images (bytes, or None for an unreadable body)."""
 
-    def __init__(self, uploads: list[bytes | None], receive_count: int = 1, engine=None, **config) -> None:
+    def __init__(self, uploads: list[bytes | None], receive_count: int = 1, engine=None, previous=None,
+                 job_fields: dict | None = None, **config) -> None:
         self.objects = fakes.FakeObjects()
         self.faces = fakes.FakeQueue()
         self.engine = engine or FakeEngine()
+        self.previous = previous
         self.jobs: list[Job | None] = []
         bodies = []
         for data in uploads:
@@ -55,13 +57,14 @@ class Rig:
                 bodies.append('{"photo_id": 42, "kind": "selfie"}')
                 continue
             photo_id = str(uuid.uuid4())
-            job = Job(photo_id=photo_id, kind=PhotoKind.SIGHTING, bucket="uploads", key=f"sightings/{photo_id}",
-                      sha256=hashlib.sha256(data).hexdigest())
+            job = Job(**{"photo_id": photo_id, "kind": PhotoKind.SIGHTING, "bucket": "uploads",
+                         "key": f"sightings/{photo_id}", "sha256": hashlib.sha256(data).hexdigest(), **(job_fields or {})})
             self.objects.add(job.key, data)
             self.jobs.append(job)
             bodies.append(job.model_dump_json())
         self.source = fakes.FakeMessageSource(bodies, receive_count)
-        self.worker = Worker(self.engine, self.source, self.faces, self.objects, replace(WorkerConfig.from_settings(Settings()), **config))
+        self.worker = Worker(self.engine, self.source, self.faces, self.objects,
+                             replace(WorkerConfig.from_settings(Settings()), **config), previous=previous)
 
     def results(self) -> dict[str, FacesResult]:
         parsed = [FacesResult.model_validate_json(b) for b in self.faces.bodies]
@@ -265,3 +268,91 @@ def test_batch_size_bounds_each_receive():
     # THEN it takes two then one
     assert (first, second) == (2, 1)
     assert rig.engine.batches == [2, 1]
+
+
+# --------------------------------------------------------------------------- a model change (facetrace/reembed.py)
+class PreviousEngine(FakeEngine):
+    """The pack the galleries were built with: another model."""
+
+    model = MODEL.model_copy(update={"name": "previous-model"})
+
+
+class BrokenPreviousEngine(PreviousEngine):
+    def analyse(self, images_, max_faces: int):
+        self.batches.append(len(images_))
+        raise RuntimeError("the previous model's session is gone")
+
+
+def _sent(rig: Rig) -> list[tuple[FacesResult, str]]:
+    return [(FacesResult.model_validate_json(body), dedup) for body, dedup in rig.faces.sent]
+
+
+def test_during_a_model_change_each_sighting_gets_one_result_per_model():
+    # GIVEN a worker with the new pack and the previous one, and two sightings
+    rig = Rig([images.jpeg(), images.jpeg(seed=1)], previous=PreviousEngine())
+    # WHEN it polls once
+    assert rig.worker.poll_once() == 2
+    # THEN each pack ran once on the whole batch and each sighting has one ok result per model
+    assert (rig.engine.batches, rig.previous.batches) == ([2], [2])
+    sent = _sent(rig)
+    assert sorted((r.job.photo_id, r.model.name, r.status) for r, _ in sent) == sorted(
+        (j.photo_id, m, "ok") for j in rig.jobs for m in (MODEL.name, "previous-model"))
+    # AND each model's result has its own deduplication id, and both jobs are deleted
+    assert sorted(d for _, d in sent) == sorted([j.photo_id for j in rig.jobs] + [f"{j.photo_id}:previous-model"
+                                                                                   for j in rig.jobs])
+    assert sorted(rig.source.deleted) == ["r0", "r1"]
+
+
+def test_during_a_model_change_references_are_embedded_by_the_new_model_only():
+    # GIVEN a reference photo's job on a worker with both packs
+    rig = Rig([images.jpeg()], previous=PreviousEngine(), job_fields={"kind": PhotoKind.REFERENCE, "case_id": "c1"})
+    # WHEN it polls THEN one result, of the new model; the previous pack never ran
+    rig.worker.poll_once()
+    assert [(r.model.name, r.status) for r, _ in _sent(rig)] == [(MODEL.name, "ok")]
+    assert rig.previous.batches == []
+
+
+def test_a_reembedding_job_is_embedded_by_the_model_it_names_alone():
+    # GIVEN a re-embedding job for the new model, on a worker holding both packs
+    job = {"purpose": "reembed", "campaign_id": "camp-1", "model": MODEL.name}
+    rig = Rig([images.jpeg()], previous=PreviousEngine(), job_fields=job)
+    # WHEN it polls THEN one result, of that model, carrying the campaign
+    rig.worker.poll_once()
+    [(result, _)] = _sent(rig)
+    assert (result.model.name, result.job.purpose, result.job.campaign_id) == (MODEL.name, "reembed", "camp-1")
+    assert rig.previous.batches == []
+
+
+def test_a_reembedding_job_for_a_model_this_worker_lacks_waits_then_fails_on_its_last_delivery():
+    # GIVEN a re-embedding job for a model this worker does not run (a rolling deploy)
+    job = {"purpose": "reembed", "campaign_id": "camp-1", "model": "future-model"}
+    rig = Rig([images.jpeg()], job_fields=job)
+    # WHEN it polls THEN nothing is sent and the job is left for a worker that has the model
+    rig.worker.poll_once()
+    assert rig.faces.sent == [] and rig.source.released == {"r0": 60} and rig.engine.batches == []
+    # AND on its last delivery it fails at "faces", naming both models, without reading the photo
+    last = Rig([images.jpeg()], receive_count=3, job_fields=job)
+    last.worker.poll_once()
+    [(result, _)] = _sent(last)
+    assert (result.status, result.stage) == ("failed", "faces")
+    assert "future-model" in result.error and MODEL.name in result.error
+    assert last.objects.gets == []
+
+
+def test_the_previous_pack_failing_costs_only_its_own_result():
+    # GIVEN a previous pack that crashes on every photo
+    rig = Rig([images.jpeg(), images.jpeg(seed=1)], previous=BrokenPreviousEngine())
+    # WHEN the worker polls
+    assert rig.worker.poll_once() == 2
+    # THEN each sighting still gets the new model's ok result, and the jobs are done
+    assert sorted((r.model.name, r.status) for r, _ in _sent(rig)) == [(MODEL.name, "ok")] * 2
+    assert sorted(rig.source.deleted) == ["r0", "r1"]
+
+
+def test_a_photo_gone_from_storage_gets_one_failed_result_whatever_the_packs():
+    # GIVEN a sighting whose photo was deleted, on a worker with both packs
+    rig = Rig([images.jpeg()], previous=PreviousEngine())
+    rig.objects.objects.clear()
+    # WHEN it polls THEN one failed result at fetch
+    rig.worker.poll_once()
+    assert [(r.status, r.stage) for r, _ in _sent(rig)] == [("failed", "fetch")]

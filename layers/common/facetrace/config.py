@@ -59,6 +59,9 @@ class Settings(BaseSettings):
                               "(the template's maxReceiveCount); the last one fails a photo for good")
     pack: str = Field(default="buffalo_s", description="'dlib', a named pack (gpu_worker/packs/manifests), a pack "
                       "directory or s3://bucket/prefix; buffalo_s is the best pack measured (README, Face model packs)")
+    previous_pack: str | None = Field(default=None, description="during a model change (facetrace/reembed.py): the "
+                                      "pack the gallery was built with; sightings are embedded with both until "
+                                      "`facetrace reembed finish`, then this is unset")
     pack_dir: str | None = None
     model_dir: str | None = Field(default=None, description="a folder holding pack files (matched by pinned SHA-256)")
     pack_fallback: str | None = Field(default="dlib", description="pack used when the named pack cannot be had "
