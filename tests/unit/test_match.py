@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from facetrace.case import close_case
 from facetrace.gallery.cache import GalleryCache
-from facetrace.match import MatchDeps, Thresholds, process_faces, find_candidates
+from facetrace.match import LOW_QUALITY, MatchDeps, Thresholds, process_faces, find_candidates
 from facetrace.messages import AlertMessage, Face, FacesResult, PhotoKind
 from facetrace.photo import PhotoStatus
 from tests import fakes
@@ -61,19 +61,38 @@ def test_usable_reference_face_joins_the_gallery(world):
     assert (photo.status, photo.reason, photo.face_count) == (PhotoStatus.PROCESSED, None, 1)
 
 
-def test_reference_with_only_poor_faces_is_refused_with_reasons(world):
-    # GIVEN a second reference photo whose faces are unfit as references
+def test_reference_with_only_a_poor_face_enrols_it_and_asks_for_a_better_photo(world):
+    # GIVEN a second reference photo whose only face fails the reference quality gate
     p = world.add_photo(PhotoKind.REFERENCE, world.case.id)
-    poor = [face(0, unit(0, 1), reference=False, reasons=["face too small"]),
-            face(1, unit(0, 0, 1), reference=False, reasons=["too blurry", "face too small"])]
+    poor = [face(0, unit(0, 1), reference=False, reasons=["too blurry", "face too small"])]
     # WHEN it is processed
     outcome = process_faces(fakes.faces_result(p, poor), world.deps)
-    # THEN nothing joins the gallery and the photo records why
-    assert outcome.faces == 0
-    assert len(world.store.gallery(MODEL.name, MODEL.dim)) == 1
+    # THEN the face joins the gallery all the same (refusing it would lose the person) ...
+    assert outcome.faces == 1
+    assert len(world.store.gallery(MODEL.name, MODEL.dim)) == 2
+    # ... and the photo tells the agency why a clearer one would help
     photo = world.store.get_photo(p.id)
     assert photo.status is PhotoStatus.PROCESSED
-    assert photo.reason == "no face good enough for a reference: face too small; too blurry"
+    assert photo.reason == LOW_QUALITY + "face too small; too blurry"
+
+
+def test_a_good_face_is_preferred_to_a_poor_one_of_similar_size(world):
+    # GIVEN a reference photo with the missing person's good face beside a turned bystander of the same size
+    p = world.add_photo(PhotoKind.REFERENCE, world.case.id)
+    faces = [face(0, unit(0, 1)), face(1, unit(0, 0, 1), reference=False, reasons=["face turned away"])]
+    # WHEN it is processed THEN only the good face enrols, with no complaint
+    outcome = process_faces(fakes.faces_result(p, faces), world.deps)
+    assert outcome.faces == 1 and world.store.get_photo(p.id).reason is None
+
+
+def test_two_poor_faces_of_similar_size_are_refused_as_ambiguous(world):
+    # GIVEN a reference photo with two poor faces of the same size
+    p = world.add_photo(PhotoKind.REFERENCE, world.case.id)
+    poor = [face(0, unit(0, 1), reference=False, reasons=["face too small"]),
+            face(1, unit(0, 0, 1), reference=False, reasons=["face too small"])]
+    # WHEN it is processed THEN neither enrols: either could be a bystander
+    assert process_faces(fakes.faces_result(p, poor), world.deps).faces == 0
+    assert "several faces of similar size" in world.store.get_photo(p.id).reason
 
 
 def test_reference_without_faces_says_so(world):

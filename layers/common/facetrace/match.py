@@ -26,6 +26,7 @@ logger = Logger(child=True)
 MAX_CASES = 10
 # In a reference photo with several good faces, the missing person's must be at least this much larger.
 DOMINANT_AREA_RATIO = 2.0
+LOW_QUALITY = "enrolled, but a clearer photo of the face would make matches more reliable: "
 # Embeddings arrive L2-normalised as float32; anything further off was not produced by a pack.
 UNIT_TOLERANCE = 1e-2
 
@@ -178,15 +179,27 @@ def _enrol(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thres
 
 
 def reference_faces(faces: list[Face]) -> tuple[list[bool], str | None]:
-    """Which faces of a reference photo enrol: the one good face, or the clearly largest of several, or none."""
-    usable = [f.quality.usable_as_reference for f in faces]
-    candidates = sorted((i for i, ok in enumerate(usable) if ok), key=lambda i: -_area(faces[i]))
-    if len(candidates) <= 1:
-        return usable, None
-    if _area(faces[candidates[0]]) >= DOMINANT_AREA_RATIO * _area(faces[candidates[1]]):
-        return [i == candidates[0] for i in range(len(faces))], None
+    """Which faces of a reference photo enrol: the one good face, or the clearly largest of several; with no good
+    face, the face of low quality enrols all the same, and the reason asks the agency for a better photo."""
+    good = [i for i, f in enumerate(faces) if f.quality.usable_as_reference]
+    chosen, reason = _dominant(faces, good or list(range(len(faces))))
+    if chosen is None:
+        return [False] * len(faces), reason
+    if not good:
+        # Refusing it would lose the person; on LFW such references draw strangers no more than good ones
+        # (calibrated extra threshold: -0.004, zero within noise), they only match their own person less well.
+        reason = LOW_QUALITY + "; ".join(sorted(set(faces[chosen].quality.reasons)) or ["low quality"])
+    return [i == chosen for i in range(len(faces))], reason
+
+
+def _dominant(faces: list[Face], pool: list[int]) -> tuple[int | None, str | None]:
+    ranked = sorted(pool, key=lambda i: -_area(faces[i]))
+    if not ranked:
+        return None, None
+    if len(ranked) == 1 or _area(faces[ranked[0]]) >= DOMINANT_AREA_RATIO * _area(faces[ranked[1]]):
+        return ranked[0], None
     # Enrolling a bystander would alert on the wrong person; better to ask for another photo.
-    return [False] * len(faces), "several faces of similar size; upload a photo showing only the missing person"
+    return None, "several faces of similar size; upload a photo showing only the missing person"
 
 
 def _area(face: Face) -> float:
