@@ -36,6 +36,9 @@ def make_session(path: str | Path, providers: list[str] | None = None) -> ort.In
     chosen = choose_providers(providers)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Errors only: insightface's w600k_mbf declares an output batch of 1 and runs any batch, so onnxruntime
+    # would print a shape warning on every run, as bare text in the worker's JSON log.
+    options.log_severity_level = 3
     with_options = [(p, PROVIDER_OPTIONS[p]) if p in PROVIDER_OPTIONS else p for p in chosen]
     session = ort.InferenceSession(str(path), sess_options=options, providers=with_options)
     obtained = session.get_providers()
