@@ -37,6 +37,15 @@ def onnx_system(mysql_server, test_models, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def default_system(mysql_server, test_models):
+    """The stack with the default pack, buffalo_s, its files found by hash among the shared models."""
+    system = LocalSystem(pack="buffalo_s", model_dir=str(test_models), server=mysql_server,
+                         stack_name="facetrace-default").start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture(scope="module")
 def people(test_data) -> dict[str, list[Path]]:
     folder = test_data / "fixtures" / "people"
     photos: dict[str, list[Path]] = {}
@@ -196,3 +205,18 @@ def test_agency_searches_by_photo_and_only_it_reads_the_result(system, officer, 
     entries = system.store.audit_of_object(search_id)
     assert [e.action.value for e in entries][:2] == ["search.created", "search.viewed"]
     assert {e.agency_id for e in entries} == {officer.agency_id}
+
+
+def test_the_default_pack_alerts_for_the_right_case_and_not_for_a_stranger(default_system, people):
+    # GIVEN the default pack (buffalo_s, 512-d) and a case enrolled with two photos of one person
+    assert (default_system.worker.engine.model.name, default_system.worker.engine.model.dim) == ("buffalo_s", 512)
+    agency = Agency(name="Default Police", email="cases@default.test")
+    default_system.store.add_agency(agency)
+    officer = AgencyUser(default_system.gateway.url, agency.id)
+    case = _enrol(default_system, officer, "Person F", people["person06"][:2])
+    # WHEN citizens upload another photo of that person and a photo of someone else
+    citizen = Citizen(default_system.gateway.url)
+    seen, stranger = citizen.report_sighting(people["person06"][3]), citizen.report_sighting(people["person07"][0])
+    _processed(default_system, seen, stranger)
+    # THEN exactly one alert, for that case and that sighting
+    assert [(a.case_id, a.sighting_id) for a in default_system.store.list_alerts()] == [(case, seen)]
