@@ -46,9 +46,10 @@ class Source:
 class LocalRuntime:
     """Invokes the real handlers (functions/*/app.py) with AWS-shaped events built from moto's queues."""
 
-    def __init__(self, stack: LocalStack, db_url: str) -> None:
+    def __init__(self, stack: LocalStack, db_url: str, portal_url: str | None = None) -> None:
         self.stack = stack
         self.db_url = db_url
+        self.portal_url = portal_url  # the local portal (the gateway's /portal), where alert e-mails link to
         self.handlers: dict[str, Callable[[dict, Any], dict]] = {}
         self.sources: list[Source] = []
         for lid, res in stack.resources("AWS::Serverless::Function").items():
@@ -59,11 +60,13 @@ class LocalRuntime:
 
     def clone(self) -> "LocalRuntime":
         """Another set of handler instances on the same queues: one more 'container' per function."""
-        return LocalRuntime(self.stack, self.db_url)
+        return LocalRuntime(self.stack, self.db_url, self.portal_url)
 
     def settings(self, function: str):
         """The Settings a function runs with locally: its template environment, moto, and the local MySQL."""
-        return self.stack.settings_for(self.stack.function_env(function), db_url=self.db_url)
+        # The template points at CloudFront (PortalUrl), which has no local counterpart: the gateway serves it.
+        local = {"portal_url": self.portal_url} if self.portal_url else {}
+        return self.stack.settings_for(self.stack.function_env(function), db_url=self.db_url, **local)
 
     def _load(self, lid: str, folder: str) -> Callable[[dict, Any], dict]:
         module = importlib.import_module(f"functions.{folder}.app")

@@ -40,10 +40,12 @@ class LocalSystem:
         migrate(self.db_url)
         self.store = MySQLStore.from_url(self.db_url)
         self.stack = LocalStack(stack_name=self.stack_name).start()
-        self.runtime = LocalRuntime(self.stack, self.db_url)
-        self.worker = self._build_worker()
         api = self.stack.resources("AWS::Serverless::Function")["ApiFunction"]
-        self.gateway = LocalGateway(routes_from_template(api), lambda e: self.runtime.invoke("ApiFunction", e)).start()
+        # The gateway first: its address is the portal's, which the functions need (alert e-mails link to it).
+        self.gateway = LocalGateway(routes_from_template(api), lambda e: self.runtime.invoke("ApiFunction", e))
+        self.runtime = LocalRuntime(self.stack, self.db_url, portal_url=f"{self.gateway.url}/portal")
+        self.worker = self._build_worker()
+        self.gateway.start()
         return self
 
     def _build_worker(self):

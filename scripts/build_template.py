@@ -38,7 +38,7 @@ DEAD_LETTER_QUEUES = (
      "Delivery reports could not be stored (the audit of notifications is incomplete)",
      "Dead-lettered delivery reports"),
 )
-FUNCTIONS = ("Ingest", "Api", "Match", "Notify", "Deliveries", "DeadLetter", "Migrate")
+FUNCTIONS = ("Ingest", "Api", "Match", "Notify", "Deliveries", "DeadLetter", "Migrate", "Admin", "Onboard")
 
 DEAD_LETTER_QUEUE = """\
   # {Prefix}DeadLetterQueue: {what}.

@@ -17,6 +17,7 @@ from facetrace.face import FaceLocation, SightingFaces, StoredFace
 from facetrace.gallery import Candidate, Gallery
 from facetrace.gallery.live import GalleryUpdate, Watermark
 from facetrace.messages import Face, FacesResult, Job, ModelInfo, PhotoKind, Quality
+from facetrace.near_miss import NearMiss
 from facetrace.photo import FINAL, DuplicateContent, Photo, PhotoStatus
 from facetrace.reembed import Campaign, Coverage, ItemFailure, ItemStatus
 from facetrace.keys import reference_key, sighting_key
@@ -175,6 +176,7 @@ class MemoryStore:
         self.photos: dict[str, Photo] = {}
         self.faces: dict[int, tuple[str, ModelInfo, StoredFace]] = {}
         self.matches: dict[tuple[int, int], float] = {}
+        self.matched_at: dict[tuple[int, int], datetime] = {}  # matches.created_at (unset: tests that fill matches)
         self.alerts: dict[str, Alert] = {}
         self.deliveries: dict[tuple[str, str, str], dict] = {}
         self.case_events: list[str] = []
@@ -202,6 +204,18 @@ class MemoryStore:
 
     def get_case(self, case_id: str) -> Case | None:
         return self.cases.get(case_id)
+
+    def list_agencies(self) -> list[Agency]:
+        return sorted(self.agencies.values(), key=lambda a: (a.name, a.id))
+
+    def visible_cases(self, agency_id, status, before, limit) -> list[Case]:
+        found = [c for c in self.cases.values()
+                 if (c.agency_id == agency_id or (c.id, agency_id) in self.shares)
+                 and (status is None or c.status is status) and (before is None or (c.created_at, c.id) < before)]
+        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=True)[:limit]
+
+    def person_names(self, case_ids) -> dict[str, str]:
+        return {i: self.cases[i].person_name for i in case_ids if i in self.cases}
 
     def set_case_status(self, case_id: str, status: CaseStatus) -> None:
         self.cases[case_id] = self.cases[case_id].model_copy(update={"status": status})
@@ -231,7 +245,8 @@ class MemoryStore:
             if p.case_id == case_id and p.kind is PhotoKind.REFERENCE:
                 usable = sum(1 for q, _, s in self.faces.values() if q == p.id and s.usable)
                 out.append(ReferencePhoto(id=p.id, status=p.status, reason=p.reason, face_count=p.face_count,
-                                          usable_faces=usable, verdict=verdict(p.status, usable)))
+                                          usable_faces=usable, verdict=verdict(p.status, usable),
+                                          erased=p.erased_at is not None))
         return out
 
     # ShareStore
@@ -383,6 +398,28 @@ class MemoryStore:
     def add_matches(self, matches) -> None:
         for face_id, c in matches:
             self.matches[(face_id, c.reference_face_id)] = c.score
+            self.matched_at.setdefault((face_id, c.reference_face_id), datetime.now(timezone.utc))
+
+    # NearMissStore
+    def near_misses(self, case_id: str, limit: int) -> list[NearMiss]:
+        best: dict[int, tuple[float, int]] = {}
+        for (face_id, ref), score in self.matches.items():
+            if self.photos[self.faces[ref][0]].case_id == case_id and (face_id not in best or score > best[face_id][0]):
+                best[face_id] = (score, ref)
+        alerted = {a.sighting_id for a in self.alerts.values() if a.case_id == case_id}
+        found = []
+        for face_id, (score, ref) in best.items():
+            photo = self.photos[self.faces[face_id][0]]
+            if photo.id not in alerted:
+                found.append(NearMiss(case_id=case_id, sighting_id=photo.id, sighting_face_id=face_id,
+                                      reference_face_id=ref, score=round(score, 4),
+                                      matched_at=self.matched_at.get((face_id, ref)), seen_at=photo.taken_at,
+                                      place=photo.place, lat=photo.lat, lon=photo.lon, erased=photo.erased_at is not None))
+        return sorted(found, key=lambda m: -m.score)[:limit]
+
+    def near_miss(self, case_id: str, sighting_face_id: int) -> NearMiss | None:
+        return next((m for m in self.near_misses(case_id, len(self.matches) + 1) if m.sighting_face_id == sighting_face_id),
+                    None)
 
     # AlertStore
     def add_alert(self, alert: Alert) -> Alert:
@@ -406,10 +443,13 @@ class MemoryStore:
                  and (since is None or a.created_at >= since)]
         return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
 
-    def set_review(self, alert_id, status, agency_id, user_sub, note, at) -> None:
+    def set_review(self, alert_id, status, agency_id, user_sub, note, at, only_if=None) -> bool:
+        if alert_id not in self.alerts or (only_if is not None and self.alerts[alert_id].status is not only_if):
+            return False
         self.alerts[alert_id] = self.alerts[alert_id].model_copy(update={
             "status": status, "reviewed_by_agency": agency_id, "reviewed_by_user": user_sub, "review_note": note,
             "reviewed_at": at})
+        return True
 
     # DeliveryStore
     def record_delivery(self, alert_id, channel, recipient, ok, provider_id, error) -> None:

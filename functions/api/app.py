@@ -16,22 +16,24 @@ from typing import Annotated, Any, Callable, Literal
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError, UnauthorizedError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from facetrace import casework, review, subscription
-from facetrace.access import AgencyNotRegistered, NotVisible, OwnerOnly, Viewer, signed_in, visible_case
+from facetrace import casework, near_miss, review, subscription
+from facetrace.access import AgencyNotRegistered, NotVisible, OwnerOnly, Viewer, signed_in
 from facetrace.alert import Alert, AlertStatus
 from facetrace.audit import AuditEntry, case_audit
-from facetrace.case import Case, CaseDetails, NewCase, open_case
-from facetrace.casework import CaseChanges, CaseClosed, ReferencePhoto, ShareRefused
+from facetrace.case import Agency, Case, CaseDetails, CaseStatus
+from facetrace.casework import CaseChanges, CaseClosed, CasePage, CaseQuery, InvalidCursor, ReferencePhoto, ShareRefused
 from facetrace.config import Settings
 from facetrace.errors import StoreUnavailable
+from facetrace.near_miss import NearMiss, NearMissDetail
 from facetrace.receipt import Receipt, UnknownReceipt, receipt_status
-from facetrace.review import AlertDetail, AlertQuery, ReviewRequest
+from facetrace.review import AlertDetail, AlertListing, AlertQuery, AlreadyDecided, ReviewRequest
 from facetrace.photo_search import SearchResult, SearchTicket, search_result, start_search
 from facetrace.subscription import NewSubscription, Subscription
 from facetrace.upload import ContentType, SightingDetails, UploadTicket
@@ -67,6 +69,13 @@ class Share(BaseModel):
     case_id: str
     agency_id: str
     new: bool
+
+
+class Me(BaseModel):
+    """Who is signed in: the registered agency the token names, and the user's id."""
+
+    agency: Agency
+    user_sub: str
 
 
 class FieldError(BaseModel):
@@ -181,12 +190,26 @@ def _unsupported(error: Exception) -> Response:
 ERROR_ANSWERS = {
     400: "the body is not a JSON object, or is nested too deeply", 401: "no agency credentials",
     403: "the agency is not registered, or only the case's owner may do this",
-    404: "not found, or not visible to this agency", 409: "the case is closed",
+    404: "not found, or not visible to this agency",
+    409: "the case is closed, or the alert was already decided (send override with a note to change it)",
     413: "the body is too large", 415: "the body is not JSON", 422: "a field or parameter breaks a rule",
     500: "an unexpected error (logged)", 503: "the database is unavailable; retry after Retry-After seconds",
 }
 BODY = (400, 413, 415, 422)
 AGENCY = (401, 403)
+
+# The agency routes sit behind API Gateway's Cognito authorizer (Locally: the development gateway's token).
+SECURITY_SCHEMES = {"agencyToken": APIKey(
+    name="Authorization", in_=APIKeyIn.header,
+    description="An agency user's Cognito ID token, as it is (no 'Bearer ' prefix); it must carry the "
+                "custom:agency_id claim of a registered agency. Locally: 'Dev <agency id>'.")}
+AGENCY_SECURITY = [{"agencyToken": []}]
+PUBLIC = [{}]  # an empty requirement: no credentials (the citizen routes)
+
+UPLOAD_FORM = (
+    " POST the photo straight to `url` as multipart/form-data: every entry of `fields` as a form field, in any "
+    "order, then the photo as the part named `file`, last (S3 ignores every field after the file). The form "
+    "allows one content type (the one asked for), at most `max_bytes` bytes, and expires after `expires_in` seconds.")
 
 
 def _answers(status: int, description: str, *errors: int) -> dict[int, dict]:
@@ -200,7 +223,10 @@ def _answers(status: int, description: str, *errors: int) -> dict[int, dict]:
 
 def make_app(wiring: Wiring) -> APIGatewayRestResolver:
     """The REST resolver over the given wiring (tests pass their own)."""
-    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_body)
+    # API Gateway answers the browsers' preflight itself; the function's answers carry the allowed origin.
+    cors = CORSConfig(allow_origin=wiring.settings.web_origin, allow_headers=["Authorization", "Content-Type"])
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_body, cors=cors)
+    app.configure_openapi(security_schemes=SECURITY_SCHEMES, security=AGENCY_SECURITY)
 
     def viewer() -> Viewer:
         # Once per request: the agency is looked up in the store here, and only here.
@@ -239,98 +265,200 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
     app.exception_handler(UnknownReceipt)(lambda e: _error(404, str(e)))
     app.exception_handler(OwnerOnly)(lambda e: _error(403, str(e)))
     app.exception_handler(CaseClosed)(lambda e: _error(409, str(e)))
+    app.exception_handler(AlreadyDecided)(lambda e: _error(409, str(e)))
     app.exception_handler(ShareRefused)(lambda e: _error(400, str(e)))
+    app.exception_handler(InvalidCursor)(lambda e: _error(422, "invalid request", [
+        FieldError(field="cursor", location="query", rule=str(e))]))
     app.exception_handler(StoreUnavailable)(store_unavailable)
     app.exception_handler(ValueError)(value_error)
     app.exception_handler(Exception)(unexpected)
 
-    @app.post("/sightings/upload", responses=_answers(201, "the upload form and receipt id", *BODY))
+    # ---------------------------------------------------------------- citizens (public)
+    @app.post("/sightings/upload", security=PUBLIC, description="A citizen asks to upload one photo of a sighting, "
+              "with optional details (place, time, coordinates, contact), and gets a receipt id." + UPLOAD_FORM,
+              responses=_answers(201, "the upload form and receipt id", *BODY))
     def sighting_upload(body: SightingDetails) -> Response[UploadTicket]:
+        """Issue an upload form for a citizen's sighting."""
         ticket = wiring.uploads.sighting(body)
         return Response(201, content_types.APPLICATION_JSON, ticket)
 
-    @app.get("/receipts/<receipt_id>", responses=_answers(200, "the upload's status", 404, 422, 503))
+    @app.get("/receipts/<receipt_id>", security=PUBLIC,
+             description="What the uploader may know about a sighting: pending (no photo yet), received (being "
+             "searched), processed (with the number of faces found; a reason when none was), rejected or duplicate "
+             "(with the reason), failed, or expired (no photo arrived in time). Never whether it matched anyone. "
+             "An id that was never issued is 404.",
+             responses=_answers(200, "the upload's status", 404, 422, 503))
     def receipt(receipt_id: UUID) -> Receipt:
+        """Read the status of an upload by its receipt id."""
         return receipt_status(str(receipt_id), wiring.store, wiring.objects, wiring.settings.upload_url_ttl_s)
 
-    @app.post("/cases", responses=_answers(201, "the new case", *BODY, *AGENCY, 503))
+    # ---------------------------------------------------------------- the signed-in agency
+    @app.get("/me", description="The agency the token belongs to. A valid token of an agency that is not "
+             "registered (yet) is 403 'agency not registered', as on every agency route.",
+             responses=_answers(200, "the agency and the user", *AGENCY, 503))
+    def me() -> Me:
+        """Who is signed in, and for which agency."""
+        who = viewer()
+        return Me(agency=wiring.store.get_agency(who.agency_id), user_sub=who.user_sub)
+
+    # ---------------------------------------------------------------- cases
+    @app.get("/cases", description="Cases the agency owns and cases other agencies shared with it (`owned` false), "
+             "newest first, a page at a time: pass the answer's `next_cursor` as `cursor` for the next page.",
+             responses=_answers(200, "a page of cases", 422, *AGENCY, 503))
+    def list_cases(status: Annotated[CaseStatus | None, Query(description="open or closed; all when left out")] = None,
+                   cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+                   limit: Annotated[int, Query(ge=1, le=100, description="cases per page")] = 25) -> CasePage:
+        """List the cases the agency may see."""
+        return casework.list_cases(wiring.store, viewer(), CaseQuery(status=status, cursor=cursor, limit=limit))
+
+    @app.post("/cases", description="Open a case for a missing person; audited (case.created).",
+              responses=_answers(201, "the new case", *BODY, *AGENCY, 503))
     def create_case(body: CaseDetails) -> Response[Case]:
-        case = open_case(wiring.store, NewCase(**body.model_dump(), agency_id=viewer().agency_id))
+        """Open a case."""
+        case = casework.create_case(wiring.store, viewer(), body)
         return Response(201, content_types.APPLICATION_JSON, case)
 
-    @app.get("/cases/<case_id>", responses=_answers(200, "the case", 422, *AGENCY, 404, 503))
+    @app.get("/cases/<case_id>", description="A case the agency owns or was shared; the reading is audited "
+             "(case.viewed).", responses=_answers(200, "the case", 422, *AGENCY, 404, 503))
     def get_case(case_id: UUID) -> Case:
-        return visible_case(wiring.store, viewer(), str(case_id))
+        """Read a case."""
+        return casework.view_case(wiring.store, viewer(), str(case_id))
 
-    @app.patch("/cases/<case_id>", responses=_answers(200, "the changed case", *BODY, *AGENCY, 404, 409, 503))
+    @app.patch("/cases/<case_id>", description="Change the given details of an open case (owner only); audited "
+               "with the names of the fields changed.", responses=_answers(200, "the changed case", *BODY, *AGENCY, 404, 409, 503))
     def update_case(case_id: UUID, body: CaseChanges) -> Case:
+        """Change a case's details."""
         return casework.update_case(wiring.store, viewer(), str(case_id), body)
 
-    @app.post("/cases/<case_id>/close", responses=_answers(200, "the closed case", *BODY, *AGENCY, 404, 503))
+    @app.post("/cases/<case_id>/close", description="Close a case (owner only): its reference embeddings are "
+              "erased at once and its reference photos deleted after the grace period; audited with the reason.",
+              responses=_answers(200, "the closed case", *BODY, *AGENCY, 404, 503))
     def close_case(case_id: UUID, body: CloseRequest | None = None) -> Case:
+        """Close a case."""
         reason = body.reason if body else None
         return casework.close_case(wiring.store, viewer(), str(case_id), wiring.settings.reference_grace_days, reason)
 
-    @app.post("/cases/<case_id>/shares",
+    @app.post("/cases/<case_id>/shares", description="Let another registered agency read the case and review its "
+              "alerts (owner only); audited.",
               responses=_answers(201, "shared (200 when it already was)", *BODY, *AGENCY, 404, 409, 503))
     def share_case(case_id: UUID, body: ShareRequest) -> Response[Share]:
+        """Share a case with another agency."""
         new = casework.share_case(wiring.store, viewer(), str(case_id), str(body.agency_id))
         return Response(201 if new else 200, content_types.APPLICATION_JSON,
                         Share(case_id=str(case_id), agency_id=str(body.agency_id), new=new))
 
-    @app.get("/cases/<case_id>/audit", responses=_answers(200, "the case's audit trail", 422, *AGENCY, 404, 503))
+    @app.get("/cases/<case_id>/audit", description="Every audited action on the case, oldest first (owner only).",
+             responses=_answers(200, "the case's audit trail", 422, *AGENCY, 404, 503))
     def audit_trail(case_id: UUID) -> list[AuditEntry]:
+        """Read a case's audit trail."""
         return case_audit(wiring.store, viewer(), str(case_id))
 
-    @app.get("/cases/<case_id>/photos", responses=_answers(200, "the case's reference photos", 422, *AGENCY, 404, 503))
-    def case_photos(case_id: UUID) -> list[ReferencePhoto]:
-        return casework.reference_photos(wiring.store, viewer(), str(case_id))
+    @app.get("/cases/<case_id>/photos", description="The case's reference photos with status, reason, usable faces "
+             "and verdict. With urls=true each photo still held also gets a presigned link, and the showing is "
+             "audited (case.photos_viewed).", responses=_answers(200, "the case's reference photos", 422, *AGENCY, 404, 503))
+    def case_photos(case_id: UUID, urls: Annotated[bool, Query(description="also presign a link to each photo")] = False
+                    ) -> list[ReferencePhoto]:
+        """List a case's reference photos and their verdicts."""
+        objects = wiring.objects if urls else None
+        return casework.reference_photos(wiring.store, viewer(), str(case_id), objects, wiring.settings.photo_url_ttl_s)
 
-    @app.post("/cases/<case_id>/photos", responses=_answers(201, "the upload form", *BODY, *AGENCY, 404, 409, 503))
+    @app.post("/cases/<case_id>/photos", description="Ask to upload a reference photo of an open case (owner only); "
+              "audited with the photo's id (case.photo_added). Its verdict appears in GET /cases/{case_id}/photos "
+              "once checked." + UPLOAD_FORM, responses=_answers(201, "the upload form", *BODY, *AGENCY, 404, 409, 503))
     def add_photo(case_id: UUID, body: PhotoRequest) -> Response[UploadTicket]:
+        """Issue an upload form for a reference photo."""
         ticket = casework.reference_upload(wiring.store, viewer(), str(case_id), body.content_type, wiring.uploads)
         return Response(201, content_types.APPLICATION_JSON, ticket)
 
-    @app.post("/searches", responses=_answers(201, "the search's upload form", *BODY, *AGENCY, 503))
+    @app.get("/cases/<case_id>/near-misses", description="Sightings that resembled the case above the match "
+             "threshold but below the alert threshold (so no alert was raised), best score first; no photos.",
+             responses=_answers(200, "the case's near misses", 422, *AGENCY, 404, 503))
+    def list_near_misses(case_id: UUID, limit: Annotated[int, Query(ge=1, le=200, description="at most")] = 50
+                         ) -> list[NearMiss]:
+        """List a case's near misses."""
+        return near_miss.list_near_misses(wiring.store, viewer(), str(case_id), limit)
+
+    @app.get("/cases/<case_id>/near-misses/<sighting_face_id>", description="One near miss with presigned links to "
+             "the sighting and reference photos; the viewing is audited (near_miss.viewed).",
+             responses=_answers(200, "the near miss with its photos", 422, *AGENCY, 404, 503))
+    def open_near_miss(case_id: UUID, sighting_face_id: int) -> NearMissDetail:
+        """Look at one near miss."""
+        return near_miss.open_near_miss(wiring.review(), viewer(), str(case_id), sighting_face_id)
+
+    # ---------------------------------------------------------------- search by photo
+    @app.post("/searches", description="Search the cases the agency may see with a photo; the search is audited "
+              "and its result read at GET /searches/{search_id}." + UPLOAD_FORM,
+              responses=_answers(201, "the search's upload form", *BODY, *AGENCY, 503))
     def create_search(body: PhotoRequest) -> Response[SearchTicket]:
+        """Start a search by photo."""
         ticket = start_search(wiring.store, viewer(), body.content_type, wiring.uploads)
         return Response(201, content_types.APPLICATION_JSON, ticket)
 
-    @app.get("/searches/<search_id>", responses=_answers(200, "the search's status and candidates", 422, *AGENCY, 404, 503))
+    @app.get("/searches/<search_id>", description="pending, received, done (with up to 10 candidate cases, best "
+             "first), rejected or failed; only the searching agency may read it, and each reading is audited.",
+             responses=_answers(200, "the search's status and candidates", 422, *AGENCY, 404, 503))
     def get_search(search_id: UUID) -> SearchResult:
+        """Read a search's status and candidates."""
         return search_result(wiring.store, viewer(), str(search_id))
 
-    @app.get("/alerts", responses=_answers(200, "alerts, newest first", 422, *AGENCY, 404, 503))
-    def list_alerts(status: Annotated[AlertStatus | None, Query()] = None,
-                    case_id: Annotated[UUID | None, Query()] = None,
-                    since: Annotated[datetime | None, Query()] = None,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Alert]:
+    # ---------------------------------------------------------------- alerts
+    @app.get("/alerts", description="Alerts of the agency's own and shared cases, newest first, each with the "
+             "person's name; filter by status, case and creation time.",
+             responses=_answers(200, "alerts, newest first", 422, *AGENCY, 404, 503))
+    def list_alerts(status: Annotated[AlertStatus | None, Query(description="new, confirmed or rejected")] = None,
+                    case_id: Annotated[UUID | None, Query(description="one case's alerts")] = None,
+                    since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601)")] = None,
+                    limit: Annotated[int, Query(ge=1, le=500, description="at most")] = 100) -> list[AlertListing]:
+        """List alerts."""
         query = AlertQuery(status=status, case_id=str(case_id) if case_id else None, since=since, limit=limit)
         return review.find_alerts(wiring.store, viewer(), query)
 
-    @app.get("/alerts/<alert_id>", responses=_answers(200, "the alert with its photos", 422, *AGENCY, 404, 503))
+    @app.get("/alerts/<alert_id>", description="Everything a reviewer needs: the case, score, place and time, the "
+             "face box, presigned links to both photos and other visible candidates. The viewing is audited "
+             "(alert.viewed) before any link is made.",
+             responses=_answers(200, "the alert with its photos", 422, *AGENCY, 404, 503))
     def open_alert(alert_id: UUID) -> AlertDetail:
+        """Open an alert for review."""
         return review.open_alert(wiring.review(), viewer(), str(alert_id))
 
-    @app.post("/alerts/<alert_id>/review", responses=_answers(200, "the reviewed alert", *BODY, *AGENCY, 404, 503))
+    @app.post("/alerts/<alert_id>/review", description="Confirm or reject a new alert, with a note; audited. An "
+              "alert already decided answers 409 unless the body says override: true with a note, which is audited "
+              "as alert.decision_changed (old -> new).",
+              responses=_answers(200, "the reviewed alert", *BODY, *AGENCY, 404, 409, 503))
     def review_alert(alert_id: UUID, body: ReviewRequest) -> Alert:
+        """Decide about an alert."""
         return review.review_alert(wiring.store, viewer(), str(alert_id), body)
 
-    @app.get("/subscriptions", responses=_answers(200, "the agency's subscriptions", *AGENCY, 503))
+    # ---------------------------------------------------------------- subscriptions
+    @app.get("/subscriptions", description="Who receives the agency's alerts (never another agency's subscriptions).",
+             responses=_answers(200, "the agency's subscriptions", *AGENCY, 503))
     def list_subscriptions() -> list[Subscription]:
+        """List the agency's alert subscriptions."""
         return subscription.list_subscriptions(wiring.store, viewer())
 
-    @app.post("/subscriptions", responses=_answers(201, "the new subscription", *BODY, *AGENCY, 404, 503))
+    @app.post("/subscriptions", description="E-mail or SMS alerts to an address, for one of the agency's cases or "
+              "all of them, anywhere or in a region (text the sighting's place must contain); audited.",
+              responses=_answers(201, "the new subscription", *BODY, *AGENCY, 404, 503))
     def add_subscription(body: NewSubscription) -> Response[Subscription]:
+        """Add an alert subscription."""
         added = subscription.add_subscription(wiring.store, viewer(), body)
         return Response(201, content_types.APPLICATION_JSON, added)
 
-    @app.delete("/subscriptions/<subscription_id>", responses=_answers(204, "deleted", 422, *AGENCY, 404, 503))
+    @app.delete("/subscriptions/<subscription_id>", description="Remove one of the agency's subscriptions; audited.",
+                responses=_answers(204, "deleted", 422, *AGENCY, 404, 503))
     def delete_subscription(subscription_id: UUID) -> Response[None]:
+        """Delete an alert subscription."""
         subscription.delete_subscription(wiring.store, viewer(), str(subscription_id))
         return Response(204, content_types.APPLICATION_JSON, None)
 
+    _summaries(app)
     return app
+
+
+def _summaries(app: APIGatewayRestResolver) -> None:
+    """Each route's OpenAPI summary is its handler's one-line docstring."""
+    for route in app._static_routes + app._dynamic_routes:  # powertools keeps no public list of routes
+        route.summary = route.summary or (route.func.__doc__ or "").strip() or None
 
 
 def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:

@@ -407,3 +407,86 @@ def test_cases_left_without_the_new_model_and_erasing_every_other_model(any_stor
     assert any_store.face_location(any_store.add_faces(sighting.id, MODEL, [face(1, unit(0, 1))], [True])[0].id).index == 1
     assert any_store.erase_other_models(NEW.name, 2) == 0
     assert any_store.cases_without_model(NEW.name) == []
+
+
+# --------------------------------------------------------------------------- case lists, names, agencies (issue #11)
+def test_visible_cases_are_own_and_shared_newest_first_a_page_at_a_time(any_store, case):
+    # GIVEN the agency's case, two more of its own (one closed), another agency's case, and one shared with it
+    own = [any_store.get_case(case.id)]
+    for age in (1, 2):
+        later = fakes.case(case.agency_id, f"Person {age}",
+                           status=CaseStatus.CLOSED if age == 2 else CaseStatus.OPEN)
+        later = later.model_copy(update={"created_at": case.created_at + timedelta(seconds=age)})
+        any_store.add_case(later)
+        own.append(later)
+    other = fakes.stored_case(any_store)
+    shared = fakes.case(other.agency_id, "Shared Person")
+    shared = shared.model_copy(update={"created_at": case.created_at + timedelta(seconds=3)})
+    any_store.add_case(shared)
+    any_store.add_share(shared.id, case.agency_id, "owner")
+    # WHEN the agency lists them two at a time, newest first
+    first = any_store.visible_cases(case.agency_id, None, None, 2)
+    rest = any_store.visible_cases(case.agency_id, None, (first[-1].created_at, first[-1].id), 10)
+    # THEN it sees its own and the shared one, never the other agency's own, each once, in order
+    assert [c.id for c in first + rest] == [shared.id, own[2].id, own[1].id, own[0].id]
+    assert first[0] == shared
+    # AND a status filter keeps only open or closed ones
+    assert [c.id for c in any_store.visible_cases(case.agency_id, CaseStatus.CLOSED, None, 10)] == [own[2].id]
+    assert other.id not in {c.id for c in any_store.visible_cases(case.agency_id, None, None, 10)}
+
+
+def test_person_names_and_the_agency_list(any_store, case):
+    other = fakes.stored_case(any_store)
+    names = any_store.person_names([case.id, other.id, case.id, str(uuid.uuid4())])
+    assert names == {case.id: case.person_name, other.id: other.person_name}
+    assert any_store.person_names([]) == {}
+    assert {a.id for a in any_store.list_agencies()} == {case.agency_id, other.agency_id}
+
+
+def test_a_review_decides_once_unless_it_expects_the_current_status(any_store, case):
+    alert = any_store.add_alert(_alert(any_store, case))
+    # GIVEN a new alert  WHEN two reviewers decide, both expecting it new  THEN only the first one is stored
+    assert any_store.set_review(alert.id, AlertStatus.CONFIRMED, case.agency_id, "first", "yes", NOW,
+                                only_if=AlertStatus.NEW) is True
+    assert any_store.set_review(alert.id, AlertStatus.REJECTED, case.agency_id, "second", "no", NOW,
+                                only_if=AlertStatus.NEW) is False
+    assert any_store.get_alert(alert.id).reviewed_by_user == "first"
+    # AND a change that expects the current decision goes through
+    assert any_store.set_review(alert.id, AlertStatus.REJECTED, case.agency_id, "second", "no", NOW,
+                                only_if=AlertStatus.CONFIRMED) is True
+    assert any_store.get_alert(alert.id).status is AlertStatus.REJECTED
+
+
+def test_reference_photos_say_when_they_were_erased(any_store, case):
+    kept, erased = _photo(any_store, PhotoKind.REFERENCE, case.id), _photo(any_store, PhotoKind.REFERENCE, case.id)
+    any_store.erase_photo(erased.id, NOW)
+    assert {p.id: p.erased for p in any_store.reference_photos(case.id)} == {kept.id: False, erased.id: True}
+
+
+# --------------------------------------------------------------------------- near misses (issue #11)
+def test_near_misses_are_each_sighting_faces_best_match_without_an_alert(any_store, case):
+    # GIVEN a case with two reference faces, a sighting face matching both, a second sighting that raised an
+    # alert, and another case's match
+    ref_a, ref_b = _reference(any_store, case.id, unit(1)), _reference(any_store, case.id, unit(1, 1))
+    missed = _photo(any_store, place="Quay 7", taken_at=NOW - timedelta(hours=2))
+    [near] = any_store.add_faces(missed.id, MODEL, [face(0, unit(1, 0.5))], [True])
+    alerted = any_store.add_alert(_alert(any_store, case))
+    other = fakes.stored_case(any_store)
+    ref_other = _reference(any_store, other.id, unit(0, 1))
+    any_store.add_matches([(near.id, Candidate(case.id, ref_a, 0.93)), (near.id, Candidate(case.id, ref_b, 0.9576)),
+                           (alerted.sighting_face_id, Candidate(case.id, alerted.reference_face_id, 0.99)),
+                           (near.id, Candidate(other.id, ref_other, 0.94))])
+    # WHEN the case's near misses are read
+    found = any_store.near_misses(case.id, 10)
+    # THEN the missed sighting is there once, with its best match, its place and time; the alerted one is not
+    assert [(m.sighting_id, m.sighting_face_id, m.reference_face_id, m.score) for m in found] == [
+        (missed.id, near.id, ref_b, 0.9576)]
+    assert (found[0].place, found[0].erased) == ("Quay 7", False)
+    assert abs((found[0].seen_at - (NOW - timedelta(hours=2))).total_seconds()) < 0.01
+    assert any_store.near_miss(case.id, near.id) == found[0]
+    # AND the other case has its own, and a face that is no near miss of the case is None
+    assert [m.case_id for m in any_store.near_misses(other.id, 10)] == [other.id]
+    assert any_store.near_miss(case.id, alerted.sighting_face_id) is None
+    # AND once erased, the near miss stays listed but says so
+    any_store.erase_photo(missed.id, NOW)
+    assert any_store.near_miss(case.id, near.id).erased is True

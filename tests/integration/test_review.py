@@ -145,6 +145,37 @@ def test_case_photos_and_update_on_mysql(env, api):
         ("case.updated", ["age", "last_seen_place"])]
 
 
+def test_issue_11_routes_on_mysql_cases_near_misses_and_changed_decisions(env, api):
+    # GIVEN A's enrolled case, a sighting that alerted, one that scored between the thresholds, and B's case
+    # shared with A
+    ref, _ = env.enrol()
+    alerted = env.sighting(with_cosine(PERSON, 0.95))
+    near = env.sighting(with_cosine(PERSON, 0.7))  # MODEL: match above 0.5, alert above 0.8
+    b_case = api.call("POST", "/cases", env.b.id, {"person_name": "Shared Person"})[1]
+    api.call("POST", f"/cases/{b_case['id']}/shares", env.b.id, {"agency_id": env.a.id})
+    # WHEN A lists its cases one per page
+    first = api.call("GET", "/cases?limit=1", env.a.id)[1]
+    second = api.call("GET", f"/cases?limit=1&cursor={first['next_cursor']}", env.a.id)[1]
+    # THEN the shared case comes first (newest), then its own, and the pages end
+    assert [(c["id"], c["owned"]) for c in first["cases"] + second["cases"]] == [
+        (b_case["id"], False), (env.case.id, True)]
+    assert second["next_cursor"] is None
+    # AND the near miss is listed (not the alerted sighting) and opening it presigns both photos, audited
+    [miss] = api.call("GET", f"/cases/{env.case.id}/near-misses", env.a.id)[1]
+    assert miss["sighting_id"] == near.id and round(miss["score"], 2) == 0.7 and miss["place"] == "Old Town"
+    status, detail = api.call("GET", f"/cases/{env.case.id}/near-misses/{miss['sighting_face_id']}", env.a.id)
+    assert status == 200 and near.s3_key in detail["sighting_photo_url"] and ref.s3_key in detail["reference_photo_url"]
+    # AND the alert's queue entry names the person; a second decision needs an override with a note
+    [alert] = api.call("GET", "/alerts", env.a.id)[1]
+    assert alert["sighting_id"] == alerted.id and alert["person_name"] == env.case.person_name
+    url = f"/alerts/{alert['id']}/review"
+    assert api.call("POST", url, env.a.id, {"decision": "confirmed", "note": "yes"})[0] == 200
+    assert api.call("POST", url, env.a.id, {"decision": "rejected"})[0] == 409
+    assert api.call("POST", url, env.a.id, {"decision": "rejected", "override": True, "note": "no"})[0] == 200
+    assert [e.action.value for e in env.store.audit_of_case(env.case.id)] == [
+        "near_miss.viewed", "alert.confirmed", "alert.decision_changed"]
+
+
 def test_retro_search_on_mysql_alerts_recent_sightings_only(env):
     # GIVEN sightings of the person 10 and 200 days ago, and a recent one of a stranger, before any case photo
     recent = env.sighting(OTHER, with_cosine(PERSON, 0.9), age_days=10)

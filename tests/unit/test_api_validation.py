@@ -296,7 +296,8 @@ AGENCY_ROUTES = [r for r in template_routes() if not r.public]
 
 
 def _ids_in(path: str, scene: Scene) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: scene.alert.id if m[1] == "alert_id" else scene.case.id, path)
+    ids = {"alert_id": scene.alert.id, "sighting_face_id": str(scene.alert.sighting_face_id)}
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m[1], scene.case.id), path)
 
 
 @pytest.mark.parametrize("route", AGENCY_ROUTES, ids=lambda r: f"{r.method} {r.path}")

@@ -89,10 +89,11 @@ def test_a_shared_case_can_be_read_and_reviewed_but_only_the_owner_changes_it(sc
     for method, path, body in [("PATCH", "", {"notes": "x"}), ("POST", "/close", {}),
                                ("POST", "/shares", {"agency_id": scene.a.id}), ("GET", "/audit", None)]:
         assert scene.api.call(method, f"/cases/{scene.case.id}{path}", scene.b.id, body)[0] == 403, path
-    # AND the audit (read by A) shows the share, B's viewing and B's decision
+    # AND the audit (read by A) shows the share, B's reading of the case and of the alert, and B's decision
     _, trail = scene.api.call("GET", f"/cases/{scene.case.id}/audit", scene.a.id)
     assert [(e["action"], e["agency_id"]) for e in trail] == [
-        ("case.shared", scene.a.id), ("alert.viewed", scene.b.id), ("alert.confirmed", scene.b.id)]
+        ("case.shared", scene.a.id), ("case.viewed", scene.b.id), ("alert.viewed", scene.b.id),
+        ("alert.confirmed", scene.b.id)]
 
 
 def test_sharing_twice_is_one_share_and_sharing_with_an_unknown_agency_is_refused(scene):
@@ -109,6 +110,6 @@ def test_a_receipt_reveals_nothing_about_matches(scene):
     # GIVEN a citizen's sighting that raised an alert
     # WHEN the citizen reads its receipt, without a token
     status, receipt = scene.api.call("GET", f"/receipts/{scene.sighting.id}")
-    # THEN it has the status and nothing else: no alert, case, score or match
+    # THEN it has the status and the number of faces found, and nothing else: no alert, case, score or match
     assert status == 200
-    assert receipt == {"receipt_id": scene.sighting.id, "status": "processed", "reason": None}
+    assert receipt == {"receipt_id": scene.sighting.id, "status": "processed", "reason": None, "faces": 1}

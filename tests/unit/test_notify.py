@@ -34,14 +34,15 @@ class Channels:
         self.mailer = fakes.FakeMailer(fail=mail_failures)
         self.sms = fakes.FakePublisher()
         self.reports = fakes.FakeQueue()
-        self.deps = NotifyDeps(objects=self.objects, mailer=self.mailer, sms=self.sms, deliveries=self.reports,
-                               once=fakes.FakeOnce(), sender="alerts@facetrace.example", link_ttl_s=3600)
+        self.deps = NotifyDeps(mailer=self.mailer, sms=self.sms, deliveries=self.reports,
+                               once=fakes.FakeOnce(), sender="alerts@facetrace.example",
+                               portal_url="https://portal.example/")
 
     def reported(self) -> list[DeliveryRecord]:
         return [DeliveryRecord.model_validate_json(b) for b in self.reports.bodies]
 
 
-def test_email_tells_the_agency_who_where_when_and_links_both_photos():
+def test_email_tells_the_agency_who_where_when_and_links_the_alert_page_not_the_photos():
     # GIVEN an alert for Jane Roe seen on the Quai du Mont-Blanc
     alert, channels = _alert(), Channels()
     # WHEN it is delivered
@@ -54,9 +55,10 @@ def test_email_tells_the_agency_who_where_when_and_links_both_photos():
     assert "0.912" in text
     assert "Quai du Mont-Blanc, Genève" in text
     assert SEEN_AT.isoformat() in text
-    # AND expiring links to the sighting and to the case's reference photo
-    assert f"https://objects.test/{sighting_key(alert.sighting_id)}?expires=3600" in text
-    assert f"https://objects.test/{reference_key(alert.case_id, alert.reference_photo_id)}?expires=3600" in text
+    # AND a link to the portal's alert page (sign-in, audited viewing), and no link to either photo
+    assert f"https://portal.example/alert.html?id={alert.alert_id}" in text
+    assert sighting_key(alert.sighting_id) not in text and alert.reference_photo_id not in text
+    assert "objects.test" not in text and "expires" not in text and channels.objects.gets == []
 
 
 def test_email_falls_back_to_coordinates_without_a_place():

@@ -78,3 +78,24 @@ def test_a_recorded_upload_shows_its_status_and_only_the_reasons_a_citizen_may_s
     store.add_photo(photo)
     receipt = receipt_status(photo.id, store, objects, TTL)
     assert (receipt.status, receipt.reason) == (status.value, shown)
+
+
+@pytest.mark.parametrize("faces,reason", [(0, "no face was found"), (3, None)])
+def test_a_processed_receipt_says_how_many_faces_were_found(world, faces, reason):
+    # GIVEN a sighting processed with this many faces
+    store, objects = world
+    photo = fakes.photo(PhotoKind.SIGHTING, status=PhotoStatus.PROCESSED, face_count=faces)
+    store.add_photo(photo)
+    # WHEN the citizen reads the receipt
+    receipt = receipt_status(photo.id, store, objects, TTL)
+    # THEN it says processed with the count, and, for a photo without a face, that it could not be searched
+    assert (receipt.status, receipt.faces) == ("processed", faces)
+    assert (reason is None and receipt.reason is None) or reason in receipt.reason
+
+
+def test_a_receipt_gives_no_face_count_before_processing(world):
+    # GIVEN a sighting still being searched  WHEN read  THEN no count is claimed yet
+    store, objects = world
+    photo = fakes.photo(PhotoKind.SIGHTING)
+    store.add_photo(photo)
+    assert receipt_status(photo.id, store, objects, TTL).faces is None

@@ -119,8 +119,9 @@ class Channels:
         self.mailer = fakes.FakeMailer(fail=mail_failures)
         self.sms = fakes.FakePublisher()
         self.reports = fakes.FakeQueue()
-        self.deps = NotifyDeps(objects=fakes.FakeObjects(), mailer=self.mailer, sms=self.sms, deliveries=self.reports,
-                               once=fakes.FakeOnce(), sender="alerts@facetrace.example", link_ttl_s=3600)
+        self.deps = NotifyDeps(mailer=self.mailer, sms=self.sms, deliveries=self.reports,
+                               once=fakes.FakeOnce(), sender="alerts@facetrace.example",
+                               portal_url="https://portal.example/")
 
     def reported(self) -> list[tuple[str, str, bool]]:
         return [(r.channel, r.recipient, r.ok) for r in map(DeliveryRecord.model_validate_json, self.reports.bodies)]

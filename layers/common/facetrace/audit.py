@@ -16,6 +16,14 @@ class AuditAction(str, Enum):
     ALERT_VIEWED = "alert.viewed"  # a person was shown the sighting and reference photos of an alert
     ALERT_CONFIRMED = "alert.confirmed"
     ALERT_REJECTED = "alert.rejected"
+    ALERT_DECISION_CHANGED = "alert.decision_changed"  # an earlier decision overridden (reason: old -> new: note)
+    NEAR_MISS_VIEWED = "near_miss.viewed"  # photos of a match below the alert threshold were shown
+    CASE_CREATED = "case.created"
+    CASE_VIEWED = "case.viewed"  # the case's details were read
+    PHOTOS_VIEWED = "case.photos_viewed"  # the case's reference photos were shown (object_ids: the photos)
+    PHOTO_ADDED = "case.photo_added"  # an upload ticket for a reference photo was issued (object_ids: the photo)
+    AGENCY_REGISTERED = "agency.registered"  # an operator registered the agency (user_sub: who)
+    USER_INVITED = "agency.user_invited"  # an operator invited a member of the agency (object_ids: the e-mail)
     CASE_UPDATED = "case.updated"
     CASE_CLOSED = "case.closed"  # also erased the case's reference embeddings
     CASE_SHARED = "case.shared"

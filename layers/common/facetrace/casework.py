@@ -1,4 +1,4 @@
-"""What an agency does to its cases beyond opening them: update, close (and erase), share, list photos.
+"""What an agency does to its cases: open, list, read, update, close (and erase), share, add and list photos.
 
 Every change is audited before it is made: a failure may leave an entry for an action that did not
 complete, never an action without its entry.
@@ -6,6 +6,9 @@ complete, never an action without its entry.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -15,7 +18,9 @@ from pydantic import BaseModel, Field
 from facetrace.access import ShareStore, Viewer, owned_case, visible_case
 from facetrace.audit import AuditAction, AuditLog, record
 from facetrace.case import Case, CaseDetails, CaseStatus, CaseStore, optional_fields
+from facetrace.keys import reference_key
 from facetrace.photo import PhotoStatus
+from facetrace.ports import ObjectStore
 from facetrace.upload import ContentType, Uploads, UploadTicket
 
 logger = Logger(child=True)
@@ -33,6 +38,34 @@ class ReferencePhoto(BaseModel):
     face_count: int | None = None
     usable_faces: int = 0
     verdict: str = Field(description="pending | enrolled | refused | rejected | failed")
+    erased: bool = Field(default=False, description="the photo was deleted after its case closed")
+    url: str | None = Field(default=None, description="presigned GET of the photo when asked for (?urls=true; "
+                            "the showing is audited); null otherwise, and once the photo is rejected or erased")
+
+
+class CaseListing(Case):
+    """A case as listed: its details and whether the viewer's agency owns it (else it was shared with it)."""
+
+    owned: bool
+
+
+class CasePage(BaseModel):
+    """One page of the cases an agency may see, newest first."""
+
+    cases: list[CaseListing]
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; null on the last")
+
+
+class CaseQuery(BaseModel):
+    """Which cases to list: by status, a page at a time (newest first)."""
+
+    status: CaseStatus | None = None
+    cursor: str | None = None
+    limit: int = Field(default=25, ge=1, le=100)
+
+
+class InvalidCursor(ValueError):
+    """A page cursor this API did not give out (answered as 422)."""
 
 
 class CaseClosed(ValueError):
@@ -46,11 +79,57 @@ class ShareRefused(ValueError):
 class CaseworkStore(CaseStore, ShareStore, AuditLog, Protocol):
     def update_case(self, case: Case) -> None: ...
 
+    def visible_cases(self, agency_id: str, status: CaseStatus | None, before: tuple[datetime, str] | None,
+                      limit: int) -> list[Case]:
+        """Cases the agency owns or was shared, newest first (created_at, then id), those before `before` only."""
+        ...
+
     def erase_references(self, case_id: str, at: datetime, delete_after: datetime) -> int:
         """Erase the embeddings of the case's reference faces and set when its photos may go; return faces erased."""
         ...
 
     def reference_photos(self, case_id: str) -> list[ReferencePhoto]: ...
+
+
+def create_case(store: CaseworkStore, viewer: Viewer, details: CaseDetails) -> Case:
+    """Open a case for the viewer's agency (registered: access.signed_in checked it) and audit it."""
+    case = Case(**details.model_dump(), agency_id=viewer.agency_id, id=str(uuid.uuid4()),
+                created_at=datetime.now(timezone.utc))
+    record(store, viewer, AuditAction.CASE_CREATED, case.id)
+    store.add_case(case)
+    return case
+
+
+def view_case(store: CaseworkStore, viewer: Viewer, case_id: str) -> Case:
+    """A case the viewer's agency may see; the reading is audited."""
+    case = visible_case(store, viewer, case_id)
+    record(store, viewer, AuditAction.CASE_VIEWED, case_id)
+    return case
+
+
+def list_cases(store: CaseworkStore, viewer: Viewer, query: CaseQuery) -> CasePage:
+    """A page of the cases the viewer's agency owns or was shared, newest first, and the cursor of the next."""
+    before = _decode_cursor(query.cursor) if query.cursor else None
+    # One more than asked: whether it exists says if there is a next page.
+    found = store.visible_cases(viewer.agency_id, query.status, before, query.limit + 1)
+    page = found[:query.limit]
+    cursor = _encode_cursor(page[-1]) if len(found) > query.limit else None
+    listed = [CaseListing(**c.model_dump(), owned=c.agency_id == viewer.agency_id) for c in page]
+    return CasePage(cases=listed, next_cursor=cursor)
+
+
+def _encode_cursor(case: Case) -> str:
+    raw = f"{case.created_at.astimezone(timezone.utc).isoformat()}|{case.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, case_id = raw.split("|")
+        return datetime.fromisoformat(at), str(uuid.UUID(case_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("must be a next_cursor this API returned") from None
 
 
 def update_case(store: CaseworkStore, viewer: Viewer, case_id: str, changes: CaseChanges) -> Case:
@@ -89,15 +168,28 @@ def share_case(store: CaseworkStore, viewer: Viewer, case_id: str, agency_id: st
 
 def reference_upload(store: CaseworkStore, viewer: Viewer, case_id: str, content_type: ContentType,
                      uploads: Uploads) -> UploadTicket:
-    """Issue the presigned POST for a reference photo of an open case (owner only)."""
+    """Issue the presigned POST for a reference photo of an open case (owner only), audited with the photo's id."""
     _open_owned(store, viewer, case_id)
-    return uploads.reference(case_id, content_type)
+    ticket = uploads.reference(case_id, content_type)
+    record(store, viewer, AuditAction.PHOTO_ADDED, case_id, object_ids=[ticket.receipt_id])
+    return ticket
 
 
-def reference_photos(store: CaseworkStore, viewer: Viewer, case_id: str) -> list[ReferencePhoto]:
-    """A visible case's reference photos with each one's status, reason and verdict."""
+def reference_photos(store: CaseworkStore, viewer: Viewer, case_id: str, objects: ObjectStore | None = None,
+                     url_ttl_s: int = 0) -> list[ReferencePhoto]:
+    """A visible case's reference photos with each one's status, reason and verdict; given `objects`, also a
+    presigned link to each photo still held, the showing audited first."""
     visible_case(store, viewer, case_id)
-    return store.reference_photos(case_id)
+    photos = store.reference_photos(case_id)
+    if objects is None:
+        return photos
+    # Only checked photos are kept (not rejected ones, nor duplicates, which point at their original), and an
+    # erased one is gone: there is nothing to show for them.
+    shown = [p for p in photos if p.status in (PhotoStatus.RECEIVED, PhotoStatus.PROCESSED) and not p.erased]
+    if shown:
+        record(store, viewer, AuditAction.PHOTOS_VIEWED, case_id, object_ids=[p.id for p in shown])
+    links = {p.id: objects.presign_get(reference_key(case_id, p.id), url_ttl_s) for p in shown}
+    return [p.model_copy(update={"url": links.get(p.id)}) for p in photos]
 
 
 def verdict(status: PhotoStatus, usable_faces: int) -> str:

@@ -36,7 +36,17 @@ class Settings(BaseSettings):
     max_image_side: int = 12_000
     min_image_side: int = 32
     upload_url_ttl_s: int = 300
-    photo_url_ttl_s: int = 3600
+    photo_url_ttl_s: int = Field(default=900, description="presigned photo links shown to a reviewer live this long")
+
+    # Browsers: the portal's origin (CORS on the API's answers) and address (the alert e-mail links to it).
+    web_origin: str = Field(default="*", description="the WebOrigin parameter: origin allowed to call the API")
+    portal_url: str | None = Field(default=None, description="the portal's base URL (PortalUrl); alert e-mails "
+                                   "link to <portal_url>/alert.html?id=<alert>")
+
+    # Onboarding (the admin and onboard functions).
+    user_pool_id: str | None = Field(default=None, description="the agency user pool (AgencyUserPool)")
+    admin_function_name: str | None = Field(default=None, description="the admin function the onboard function "
+                                            "asks to register agencies (it alone reaches the database)")
 
     # Faces and matching.
     max_faces_per_image: int = 20

@@ -6,6 +6,10 @@ any the summary goes to the SMS topic as before. Each send runs once and each re
 Notify runs outside the VPC (SES has no API endpoint inside one) and needs no database: the alert
 message carries what it needs, a `Once` guard (powertools idempotency in AWS) stops duplicates, and
 each attempt is reported on the deliveries queue for the record function to store in MySQL.
+
+The e-mail carries no photo and no link to one: an e-mail is forwarded, kept and read by whoever holds the
+mailbox, and a presigned link would show the faces to anyone with it, unaudited. It links to the portal's
+alert page instead, where a signed-in reviewer sees the photos and the viewing is audited.
 """
 
 from __future__ import annotations
@@ -16,8 +20,7 @@ from typing import Callable, Protocol
 from aws_lambda_powertools import Logger
 
 from facetrace.messages import AlertMessage, DeliveryRecord, Recipient
-from facetrace.keys import reference_key, sighting_key
-from facetrace.ports import Mailer, ObjectStore, Publisher, Queue
+from facetrace.ports import Mailer, Publisher, Queue
 
 logger = Logger(child=True)
 
@@ -41,13 +44,12 @@ class Once(Protocol):
 class NotifyDeps:
     """Where notification sends to and reports its deliveries."""
 
-    objects: ObjectStore
     mailer: Mailer
     sms: SmsSender
     deliveries: Queue
     once: Once
     sender: str
-    link_ttl_s: int
+    portal_url: str | None = None  # the e-mail links to <portal_url>/alert.html?id=<alert>
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,12 @@ def _report(deps: NotifyDeps, record: DeliveryRecord) -> None:
 
 
 def compose_email(alert: AlertMessage, deps: NotifyDeps) -> Email:
-    """The plain-text e-mail an agency receives for an alert, with expiring links to both photos."""
-    sighting_url = deps.objects.presign_get(sighting_key(alert.sighting_id), deps.link_ttl_s)
-    reference_url = deps.objects.presign_get(reference_key(alert.case_id, alert.reference_photo_id), deps.link_ttl_s)
+    """The plain-text e-mail an agency receives for an alert: who, where, when, and a link to review it."""
     subject = f"FaceTrace alert: possible sighting of {alert.person_name} (score {alert.score:.2f})"
+    if deps.portal_url:
+        review = f"Review it (sign-in required; the photos are shown there): {alert_page(deps.portal_url, alert.alert_id)}"
+    else:
+        review = "Review it in the FaceTrace portal (sign-in required; the photos are shown there)."
     lines = [
         f"Dear {alert.agency_name},",
         "",
@@ -126,13 +130,17 @@ def compose_email(alert: AlertMessage, deps: NotifyDeps) -> Email:
         f"Score:     {alert.score:.3f} ({alert.model_name})",
         f"Seen at:   {_place(alert)}",
         f"Seen when: {alert.seen_at.isoformat() if alert.seen_at else 'unknown'}",
-        f"Face box:  {', '.join(f'{v:.0f}' for v in alert.face_box)}",
         f"Alert id:  {alert.alert_id}",
         "",
-        f"Sighting photo (link expires in {deps.link_ttl_s // 60} min): {sighting_url}",
-        f"Reference photo: {reference_url}",
+        review,
+        "This e-mail holds no photo and no link to one: every viewing of the photos is audited.",
     ]
     return Email(subject, "\n".join(lines))
+
+
+def alert_page(portal_url: str, alert_id: str) -> str:
+    """The portal's page for reviewing one alert."""
+    return f"{portal_url.rstrip('/')}/alert.html?id={alert_id}"
 
 
 def sms_summary(alert: AlertMessage) -> str:

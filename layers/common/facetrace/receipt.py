@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from facetrace.messages import PhotoKind
 from facetrace.photo import PhotoStatus, PhotoStore
@@ -23,10 +23,17 @@ class UnknownReceipt(LookupError):
     """No upload ticket was issued with this id (answered as 404)."""
 
 
+# What a citizen reads when their photo was searched but held no face to search with.
+NO_FACE = "no face was found in the photo, so it could not be searched; a clearer, closer photo may help"
+
+
 class Receipt(BaseModel):
+    """What the uploader of a sighting may know: its status, why (when rejected or faceless), and its faces."""
+
     receipt_id: str
     status: Literal["pending", "received", "processed", "rejected", "failed", "duplicate", "expired"]
     reason: str | None = None
+    faces: int | None = Field(default=None, description="faces found in the photo, once processed (never who they are)")
 
 
 def receipt_status(receipt_id: str, photos: PhotoStore, inbox: ObjectStore, ticket_ttl_s: int,
@@ -37,7 +44,10 @@ def receipt_status(receipt_id: str, photos: PhotoStore, inbox: ObjectStore, tick
     if photo is not None and photo.kind is not PhotoKind.SEARCH:
         # Only rejection and duplicate reasons are the citizen's business; failure details stay internal.
         shown = photo.reason if photo.status in (PhotoStatus.REJECTED, PhotoStatus.DUPLICATE) else None
-        return Receipt(receipt_id=receipt_id, status=photo.status.value, reason=shown)
+        faces = photo.face_count if photo.status is PhotoStatus.PROCESSED else None
+        if faces == 0:
+            shown = NO_FACE
+        return Receipt(receipt_id=receipt_id, status=photo.status.value, reason=shown, faces=faces)
     return _not_recorded(receipt_id, inbox, ticket_ttl_s, now or datetime.now(timezone.utc))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Callable, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -36,10 +36,11 @@ class ObjectRemover(Protocol):
 
 @dataclass(frozen=True)
 class PurgeReport:
-    """How many photos a purge erased."""
+    """How many photos a purge erased, and whether nothing more was due when it stopped."""
 
     references: int
     sightings: int
+    complete: bool = True
 
 
 def purge(store: RetentionStore, objects: ObjectRemover, retention_days: int, now: datetime | None = None,
@@ -58,3 +59,19 @@ def _erase(store: RetentionStore, objects: ObjectRemover, photos: list[Photo], n
         objects.delete(photo.s3_key)
         store.erase_photo(photo.id, now)
     return len(photos)
+
+
+def purge_due(store: RetentionStore, objects: ObjectRemover, retention_days: int, batch: int,
+              time_left: Callable[[], float], reserve_s: float = 60) -> PurgeReport:
+    """Purge batch after batch until nothing more is due, or until fewer than reserve_s seconds are left (the
+    report then says it is incomplete; the next run goes on where this one stopped)."""
+    references = sightings = 0
+    while True:
+        report = purge(store, objects, retention_days, limit=batch)
+        references, sightings = references + report.references, sightings + report.sightings
+        more = report.references == batch or report.sightings == batch
+        if not more or time_left() < reserve_s:
+            done = PurgeReport(references, sightings, complete=not more)
+            logger.info("purge finished", extra={"references": references, "sightings": sightings,
+                                                 "complete": done.complete})
+            return done

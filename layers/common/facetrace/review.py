@@ -1,13 +1,19 @@
-"""Human review of alerts: list them, open one (photos shown, and audited), confirm or reject it."""
+"""Human review of alerts: list them, open one (photos shown, and audited), confirm or reject it.
+
+A decision is final unless a reviewer explicitly changes it: a second review of a decided alert is refused
+(AlreadyDecided, 409) unless it says `override` with a note, and the change is audited with the old and new
+decision. Two reviewers deciding at once cannot both win: the store changes the alert only from the status
+the reviewer saw.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from facetrace.access import NotVisible, ShareStore, Viewer, can_see, visible_case
 from facetrace.alert import Alert, AlertStatus
@@ -40,6 +46,25 @@ class ReviewRequest(BaseModel):
 
     decision: Decision
     note: str | None = Field(default=None, max_length=2000)
+    override: bool = Field(default=False, description="change the decision of an alert already decided; needs a "
+                           "note saying why (audited as alert.decision_changed)")
+
+    @field_validator("override")
+    @classmethod
+    def _override_says_why(cls, override: bool, info: ValidationInfo) -> bool:
+        if override and not (info.data.get("note") or "").strip():
+            raise ValueError("a note saying why is required to change a decision")
+        return override
+
+
+class AlreadyDecided(ValueError):
+    """The alert was decided already (or meanwhile); changing it needs an explicit override (answered as 409)."""
+
+
+class AlertListing(Alert):
+    """An alert as listed in a queue: the alert and the name of the case's person."""
+
+    person_name: str | None = None
 
 
 class OtherCandidate(BaseModel):
@@ -75,7 +100,13 @@ class ReviewStore(CaseStore, ShareStore, AuditLog, PhotoStore, Protocol):
         ...
 
     def set_review(self, alert_id: str, status: AlertStatus, agency_id: str, user_sub: str,
-                   note: str | None, at: datetime) -> None: ...
+                   note: str | None, at: datetime, only_if: AlertStatus | None = None) -> bool:
+        """Record a decision (when given only_if, only while the alert still has that status); True when stored."""
+        ...
+
+    def person_names(self, case_ids: Sequence[str]) -> dict[str, str]:
+        """The person's name of each of these cases."""
+        ...
 
     def face_location(self, face_id: int) -> FaceLocation | None: ...
     def candidates_of(self, sighting_face_id: int) -> list[Candidate]: ...
@@ -88,11 +119,13 @@ class ReviewDeps:
     url_ttl_s: int
 
 
-def find_alerts(store: ReviewStore, viewer: Viewer, query: AlertQuery) -> list[Alert]:
-    """Alerts the viewer's agency may see; asking for another agency's case is NotVisible."""
+def find_alerts(store: ReviewStore, viewer: Viewer, query: AlertQuery) -> list[AlertListing]:
+    """Alerts the viewer's agency may see, with their person's name; another agency's case is NotVisible."""
     if query.case_id:
         visible_case(store, viewer, query.case_id)
-    return store.find_alerts(viewer.agency_id, query.status, query.case_id, query.since, query.limit)
+    alerts = store.find_alerts(viewer.agency_id, query.status, query.case_id, query.since, query.limit)
+    names = store.person_names([a.case_id for a in alerts])
+    return [AlertListing(**a.model_dump(), person_name=names.get(a.case_id)) for a in alerts]
 
 
 def visible_alert(store: ReviewStore, viewer: Viewer, alert_id: str) -> tuple[Alert, Case]:
@@ -125,12 +158,22 @@ def open_alert(deps: ReviewDeps, viewer: Viewer, alert_id: str) -> AlertDetail:
 
 
 def review_alert(store: ReviewStore, viewer: Viewer, alert_id: str, request: ReviewRequest) -> Alert:
-    """Record a reviewer's decision (audited first); a later decision replaces an earlier one."""
+    """Record a reviewer's decision (audited first); changing an earlier decision needs `override` and a note."""
     alert, case = visible_alert(store, viewer, alert_id)
-    action = AuditAction.ALERT_CONFIRMED if request.decision is Decision.CONFIRMED else AuditAction.ALERT_REJECTED
-    record(store, viewer, action, case.id, alert.id, [alert.sighting_id], reason=request.note)
-    store.set_review(alert.id, AlertStatus(request.decision.value), viewer.agency_id, viewer.user_sub,
-                     request.note, datetime.now(timezone.utc))
+    decided = AlertStatus(request.decision.value)
+    if alert.status is AlertStatus.NEW:
+        action = AuditAction.ALERT_CONFIRMED if decided is AlertStatus.CONFIRMED else AuditAction.ALERT_REJECTED
+        reason = request.note
+    elif request.override:
+        action, reason = AuditAction.ALERT_DECISION_CHANGED, f"{alert.status.value} -> {decided.value}: {request.note}"
+    else:
+        raise AlreadyDecided(f"alert {alert_id} was already {alert.status.value}; to change the decision send "
+                             "override: true with a note saying why")
+    record(store, viewer, action, case.id, alert.id, [alert.sighting_id], reason=reason)
+    if not store.set_review(alert.id, decided, viewer.agency_id, viewer.user_sub, request.note,
+                            datetime.now(timezone.utc), only_if=alert.status):
+        # Another reviewer decided in between; the entry above records this attempt, which changed nothing.
+        raise AlreadyDecided(f"alert {alert_id} was decided by someone else meanwhile; reload it")
     return store.get_alert(alert.id)
 
 

@@ -21,3 +21,13 @@ def count_failed_photos(stages: Iterable[str]) -> None:
         with single_metric(name="PhotosFailed", unit=MetricUnit.Count, value=count, namespace=NAMESPACE,
                            default_dimensions={"Stage": stage}):
             pass
+
+
+def count_erased(references: int, sightings: int) -> None:
+    """Emit PhotosErased by Kind (reference, sighting): what a purge deleted."""
+    if is_metrics_disabled():
+        return
+    for kind, count in (("reference", references), ("sighting", sightings)):
+        with single_metric(name="PhotosErased", unit=MetricUnit.Count, value=count, namespace=NAMESPACE,
+                           default_dimensions={"Kind": kind}):
+            pass

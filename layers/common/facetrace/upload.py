@@ -34,13 +34,14 @@ class SightingDetails(BaseModel):
 
 
 class UploadTicket(BaseModel):
-    """The receipt id and the form to POST the file to S3 with."""
+    """The receipt id and the form to POST the file to S3 with: `fields` first, then the file as `file`, last."""
 
-    receipt_id: str
-    url: str
-    fields: dict[str, str]
-    max_bytes: int
-    expires_in: int
+    receipt_id: str = Field(description="the photo's id: a citizen's receipt number, or a reference photo's id")
+    url: str = Field(description="POST a multipart/form-data form here (S3, not this API)")
+    fields: dict[str, str] = Field(description="form fields to send as they are (key, policy, signature, "
+                                   "Content-Type...), before the file")
+    max_bytes: int = Field(description="the largest file the form accepts")
+    expires_in: int = Field(description="seconds the form stays valid")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 from facetrace.adapters import aws
 from facetrace.adapters.idempotency import IdempotentOnce
 from facetrace.adapters.mysql import MySQLStore
+from facetrace.adapters.onboarding import AdminFunctionRegistry, CognitoDirectory
 from facetrace.config import Settings
 from facetrace.gallery.cache import GalleryCache
 from facetrace.image_check import Limits
@@ -81,8 +82,13 @@ class Wiring:
         if context is not None:
             self.once.register_lambda_context(context)
         return NotifyDeps(
-            objects=self.objects, mailer=aws.SESMailer(self._client("ses")),
-            sms=aws.SNSPublisher(self._client("sns"), s.sms_topic_arn),
+            mailer=aws.SESMailer(self._client("ses")), sms=aws.SNSPublisher(self._client("sns"), s.sms_topic_arn),
             deliveries=aws.SQSQueue(self._client("sqs"), s.deliveries_queue_url),
-            once=self.once, sender=s.sender_email, link_ttl_s=s.photo_url_ttl_s,
+            once=self.once, sender=s.sender_email, portal_url=s.portal_url,
         )
+
+    def onboarding(self) -> tuple[AdminFunctionRegistry, CognitoDirectory]:
+        """The onboard function's registry (the admin function) and directory (the agency user pool)."""
+        s = self.settings
+        return (AdminFunctionRegistry(self._client("lambda"), s.admin_function_name),
+                CognitoDirectory(self._client("cognito-idp"), s.user_pool_id))

@@ -13,7 +13,7 @@ TEMPLATE_PATH = REPO / "infra" / "template.yaml"
 FUNCTIONS = {
     "IngestFunction": "ingest", "MatchFunction": "match", "NotifyFunction": "notify",
     "ApiFunction": "api", "DeadLetterFunction": "deadletter", "MigrateFunction": "migrate",
-    "DeliveriesFunction": "deliveries",
+    "DeliveriesFunction": "deliveries", "AdminFunction": "admin", "OnboardFunction": "onboard",
 }
 
 

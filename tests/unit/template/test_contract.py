@@ -129,7 +129,9 @@ def test_api_routes_public_and_agency(template):
                            ("GET", "/cases/{case_id}/audit"), ("GET", "/alerts"), ("GET", "/alerts/{alert_id}"),
                            ("POST", "/alerts/{alert_id}/review"), ("GET", "/subscriptions"),
                            ("POST", "/subscriptions"), ("DELETE", "/subscriptions/{subscription_id}"), ("POST", "/searches"),
-                           ("GET", "/searches/{search_id}")}
+                           ("GET", "/searches/{search_id}"), ("GET", "/me"), ("GET", "/cases"),
+                           ("GET", "/cases/{case_id}/near-misses"),
+                           ("GET", "/cases/{case_id}/near-misses/{sighting_face_id}")}
     public = {route for route, props in routes.items() if props.get("Auth", {}).get("Authorizer") == "NONE"}
     assert public == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")}
     api = template["Resources"]["FaceTraceApi"]["Properties"]

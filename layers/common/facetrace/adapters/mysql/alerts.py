@@ -62,11 +62,13 @@ class AlertRepository:
         return [_alert(r) for r in rows]
 
     def set_review(self, alert_id: str, status: AlertStatus, agency_id: str, user_sub: str,
-                   note: str | None, at: datetime) -> None:
-        self._db.execute(
+                   note: str | None, at: datetime, only_if: AlertStatus | None = None) -> bool:
+        guard, args = (" AND status = %s", (only_if.value,)) if only_if is not None else ("", ())
+        changed = self._db.execute(
             "UPDATE alerts SET status = %s, reviewed_at = %s, reviewed_by_agency = %s, reviewed_by_user = %s,"
-            " review_note = %s WHERE id = %s", (status.value, to_db(at), agency_id, user_sub, note, alert_id),
+            f" review_note = %s WHERE id = %s{guard}", (status.value, to_db(at), agency_id, user_sub, note, alert_id, *args),
         )
+        return changed == 1
 
     def mark_published(self, alert_id: str, at: datetime) -> None:
         self._db.execute("UPDATE alerts SET published_at = %s WHERE id = %s", (to_db(at), alert_id))

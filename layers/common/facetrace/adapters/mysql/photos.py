@@ -81,9 +81,10 @@ class PhotoRepository:
 
     def reference_photos(self, case_id: str) -> list[ReferencePhoto]:
         rows = self._db.query(
-            "SELECT p.id, p.status, p.reason, p.face_count, COALESCE(SUM(f.usable), 0) AS usable_faces FROM photos p"
-            " LEFT JOIN faces f ON f.photo_id = p.id WHERE p.case_id = %s AND p.kind = 'reference'"
-            " GROUP BY p.id, p.status, p.reason, p.face_count, p.created_at ORDER BY p.created_at, p.id", (case_id,),
+            "SELECT p.id, p.status, p.reason, p.face_count, p.erased_at, COALESCE(SUM(f.usable), 0) AS usable_faces"
+            " FROM photos p LEFT JOIN faces f ON f.photo_id = p.id WHERE p.case_id = %s AND p.kind = 'reference'"
+            " GROUP BY p.id, p.status, p.reason, p.face_count, p.erased_at, p.created_at ORDER BY p.created_at, p.id",
+            (case_id,),
         )
         return [_reference(r) for r in rows]
 
@@ -107,4 +108,4 @@ def photo_from_row(row: dict) -> Photo:
 def _reference(row: dict) -> ReferencePhoto:
     status, usable = PhotoStatus(row["status"]), int(row["usable_faces"])
     return ReferencePhoto(id=row["id"], status=status, reason=row["reason"], face_count=row["face_count"],
-                          usable_faces=usable, verdict=verdict(status, usable))
+                          usable_faces=usable, verdict=verdict(status, usable), erased=row["erased_at"] is not None)

@@ -1,0 +1,91 @@
+"""Admin Lambda, inside the VPC: operators' commands that need the database (register and list agencies,
+record invitations, purge now), invoked with `aws lambda invoke` or by the onboard function; and the daily
+EventBridge schedule that erases what the retention rules make due."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, Literal
+from uuid import UUID
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from facetrace.config import Settings
+from facetrace.onboarding import AgencyRequest, record_invitations, register_agency
+from facetrace.retention import purge_due
+from facetrace.telemetry import count_erased
+from facetrace.wiring import Wiring
+
+logger = Logger()  # the service name comes from POWERTOOLS_SERVICE_NAME, shared with the domain's child loggers
+
+PURGE_BATCH = 500
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgencyAdd(AgencyRequest):
+    command: Literal["agency-add"]
+    operator: str = Field(min_length=1, max_length=200, description="who registers it (audited)")
+
+
+class AgencyGet(_Command):
+    command: Literal["agency-get"]
+    agency_id: UUID
+
+
+class AgencyList(_Command):
+    command: Literal["agency-list"]
+
+
+class UsersInvited(_Command):
+    command: Literal["users-invited"]
+    agency_id: UUID
+    emails: list[str] = Field(min_length=1, max_length=20)
+    operator: str = Field(min_length=1, max_length=200)
+
+
+class Purge(_Command):
+    command: Literal["purge"]
+
+
+Command = TypeAdapter(Annotated[AgencyAdd | AgencyGet | AgencyList | UsersInvited | Purge,
+                                Field(discriminator="command")])
+
+
+def make_handler(wiring: Wiring) -> Callable[[dict, Any], Any]:
+    """The Lambda handler over the given wiring (tests pass their own)."""
+
+    def purge(context: Any) -> dict:
+        report = purge_due(wiring.store, wiring.objects, wiring.settings.retention_days, PURGE_BATCH,
+                           lambda: context.get_remaining_time_in_millis() / 1000)
+        count_erased(report.references, report.sightings)
+        return {"erased_references": report.references, "erased_sightings": report.sightings,
+                "complete": report.complete}
+
+    @logger.inject_lambda_context
+    def handler(event: dict, context: Any) -> Any:
+        if event.get("source") == "aws.events":  # the daily schedule
+            return purge(context)
+        command = Command.validate_python(event)
+        logger.info("admin command", extra={"command": command.command})
+        match command:
+            case AgencyAdd():
+                request = AgencyRequest(**command.model_dump(exclude={"command", "operator"}))
+                return register_agency(wiring.store, request, command.operator).model_dump()
+            case AgencyGet():
+                found = wiring.store.get_agency(str(command.agency_id))
+                return found.model_dump() if found else None
+            case AgencyList():
+                return [a.model_dump() for a in wiring.store.list_agencies()]
+            case UsersInvited():
+                return {"recorded": record_invitations(wiring.store, str(command.agency_id), command.emails,
+                                                       command.operator)}
+            case Purge():
+                return purge(context)
+
+    return handler
+
+
+handler = make_handler(Wiring(Settings()))
