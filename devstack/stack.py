@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self.template = load_template(self.template_path)
-        self.parameters.setdefault("SenderEmail", "alerts@devstack")
+        self.parameters.setdefault("SenderEmail", "alerts@facetrace.local")
         self._server: ThreadedMotoServer | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -45,6 +46,8 @@ class LocalStack:
         for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                             "AWS_DEFAULT_REGION": self.region}.items():
             os.environ.setdefault(name, value)
+        # moto serves through werkzeug, which would print every AWS call of the stack as a request line.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
