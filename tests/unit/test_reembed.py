@@ -149,8 +149,10 @@ def test_a_sighting_found_by_both_models_alerts_and_publishes_once(world):
     assert [len(o.alerts) for o in outcomes] == [1, 0] and alert.model_name == NEW.name
     assert len(world.publisher.published) == published + 1
     assert AlertMessage.model_validate_json(world.publisher.published[-1][0]).sighting_id == sighting.id
-    # AND each model's faces are kept apart
+    # AND each model's faces are kept apart: every match pairs faces of one model
     assert {m.name for p, m, _ in world.store.faces.values() if p == sighting.id} == {OLD.name, NEW.name}
+    assert {(world.store.faces[probe][1].name, world.store.faces[ref][1].name)
+            for probe, ref in world.store.matches} == {(OLD.name, OLD.name), (NEW.name, NEW.name)}
 
 
 def test_reembedded_past_sighting_is_found_by_a_reembedded_reference_the_old_model_missed(world):

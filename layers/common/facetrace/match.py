@@ -214,7 +214,8 @@ def _refusal(result: FacesResult) -> str:
     return "no face good enough for a reference: " + "; ".join(reasons)
 
 
-Found = dict[tuple[str, int], list[Candidate]]  # (photo id, face index) -> candidates
+# (photo id, model name, face index) -> candidates: during a model change one photo has a result per model.
+Found = dict[tuple[str, str, int], list[Candidate]]
 
 
 def find_candidates(results: list[FacesResult], deps: MatchDeps, thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
@@ -245,7 +246,7 @@ def _search_model(model: ModelInfo, faces: list[tuple[str, Face]], deps: MatchDe
                   thresholds: Callable[[ModelInfo], Thresholds]) -> Found:
     gallery = deps.galleries.current(model.name, model.dim)
     hits = gallery.search(np.stack([f.embedding() for _, f in faces]), thresholds(model).match, k=MAX_CASES)
-    return {(photo_id, f.index): h for (photo_id, f), h in zip(faces, hits)}
+    return {(photo_id, model.name, f.index): h for (photo_id, f), h in zip(faces, hits)}
 
 
 def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thresholds, found: Found | None) -> MatchOutcome:
@@ -255,9 +256,10 @@ def _search(photo: Photo, result: FacesResult, deps: MatchDeps, thresholds: Thre
     probes = [s for s in stored if s.usable]
     outcome = MatchOutcome(photo.id, faces=len(probes))
     if probes:
-        if found is None or any((photo.id, p.face.index) not in found for p in probes):
+        keys = [(photo.id, result.model.name, p.face.index) for p in probes]
+        if found is None or any(k not in found for k in keys):
             found = _search_model(result.model, [(photo.id, p.face) for p in probes], deps, lambda _: thresholds)
-        hits = [found[(photo.id, p.face.index)] for p in probes]
+        hits = [found[k] for k in keys]
         deps.store.add_matches([(p.id, c) for p, cands in zip(probes, hits) for c in cands])
         outcome.matches = sum(map(len, hits))
         alerts = [[c for c in cands if c.score >= thresholds.alert] for cands in hits]
