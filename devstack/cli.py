@@ -1,8 +1,11 @@
-"""`facetrace`: operator commands (schema migrations, agencies) and the local demo."""
+"""`facetrace`: operator commands (schema migrations, agencies, purge, re-embedding after a model change) and the
+local demo."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 
@@ -10,6 +13,8 @@ from facetrace.adapters.mysql import MySQLStore
 from facetrace.case import Agency
 from facetrace.config import Settings
 from facetrace.db.migrate import migrate
+from facetrace.reembed import (CampaignConflict, CampaignIncomplete, NoCampaign, Progress, campaign_progress,
+                               finish_campaign, start_campaign)
 from facetrace.retention import purge
 from facetrace.wiring import Wiring
 
@@ -43,6 +48,86 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reembed_wiring(args: argparse.Namespace) -> Wiring:
+    # Bucket, jobs queue, region and retention come from the FACETRACE_* environment, as in the functions.
+    return Wiring(Settings(db_url=_db_url(args)))
+
+
+def _reembed_start(args: argparse.Namespace) -> int:
+    wiring = _reembed_wiring(args)
+    if not wiring.settings.jobs_queue_url:
+        sys.exit("facetrace: set FACETRACE_JOBS_QUEUE_URL (the stack's jobs queue) and FACETRACE_UPLOAD_BUCKET")
+    try:
+        report = start_campaign(wiring.reembed(), args.model)
+    except CampaignConflict as exc:
+        sys.stderr.write(f"facetrace: {exc}\n")
+        return 2
+    c = report.campaign
+    verb = "started" if report.created else "resumed"
+    sys.stdout.write(f"campaign {c.id} to {c.target_model} {verb}: queued {report.references} reference photo(s) "
+                     f"and {report.sightings} sighting(s) (all told {c.references_queued} and {c.sightings_queued})\n")
+    return 0
+
+
+def _reembed_status(args: argparse.Namespace) -> int:
+    wiring = _reembed_wiring(args)
+    try:
+        progress = campaign_progress(wiring.store, wiring.settings.retention_days)
+    except NoCampaign as exc:
+        sys.stderr.write(f"facetrace: {exc}\n")
+        return 1
+    if args.json:
+        sys.stdout.write(json.dumps(_progress_json(progress), default=str, indent=2) + "\n")
+    else:
+        sys.stdout.write(describe(progress))
+    return 0
+
+
+def _reembed_finish(args: argparse.Namespace) -> int:
+    wiring = _reembed_wiring(args)
+    try:
+        report = finish_campaign(wiring.reembed(), accept_losses=args.accept_losses)
+    except NoCampaign as exc:
+        sys.stderr.write(f"facetrace: {exc}\n")
+        return 1
+    except CampaignIncomplete as exc:
+        sys.stderr.write("facetrace: not finished, the old embeddings are kept:\n"
+                         + "".join(f"  - {b}\n" for b in exc.blockers) + describe(exc.progress))
+        return 2
+    sys.stdout.write(f"campaign {report.campaign.id} to {report.campaign.target_model} finished: erased "
+                     f"{report.erased_faces} embedding(s) of other models and the gallery snapshot(s) of "
+                     f"{', '.join(report.snapshots_deleted) or 'none'}; unset FACETRACE_PREVIOUS_PACK on the worker\n")
+    return 0
+
+
+def describe(progress: Progress) -> str:
+    """The campaign's progress as an operator reads it."""
+    c = progress.campaign
+    state = f"finished {c.completed_at:%Y-%m-%d %H:%M:%S}Z" if c.completed_at else "running"
+    lines = [f"campaign {c.id} to {c.target_model}: {state}, started {c.started_at:%Y-%m-%d %H:%M:%S}Z "
+             f"(jobs queued: {c.references_queued} reference photo(s), {c.sightings_queued} sighting(s))"]
+    for name, cov in (("reference photos of open cases", progress.references), ("sightings within retention", progress.sightings)):
+        lines.append(f"{name}: {cov.covered} of {cov.in_scope} embedded by {c.target_model}; {cov.queued} queued, "
+                     f"{cov.failed} failed, {cov.not_queued} never queued")
+    for f in progress.failures:
+        case = f" of case {f.case_id}" if f.case_id else ""
+        lines.append(f"  failed: {f.kind.value} {f.photo_id}{case} at {f.stage} ({f.attempts} attempt(s)): {f.reason}")
+    lost = ", ".join(progress.cases_without_reference) or "none"
+    lines.append(f"open cases without a usable reference face of {c.target_model}: {lost}")
+    if c.completed_at is None:
+        blockers = progress.blockers()
+        lines.append("ready to finish" if not blockers else "not ready to finish: " + "; ".join(blockers))
+    return "\n".join(lines) + "\n"
+
+
+def _progress_json(progress: Progress) -> dict:
+    return {"campaign": progress.campaign.model_dump(mode="json"),
+            "references": dataclasses.asdict(progress.references), "sightings": dataclasses.asdict(progress.sightings),
+            "failures": [{**dataclasses.asdict(f), "kind": f.kind.value} for f in progress.failures],
+            "cases_without_reference": progress.cases_without_reference, "blockers": progress.blockers(),
+            "complete": progress.complete}
+
+
 def _demo(args: argparse.Namespace) -> int:
     from devstack.demo import main as demo
 
@@ -67,10 +152,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=1000, help="at most this many photos of each kind per run")
     p.add_argument("--db-url")
     p.set_defaults(run=_purge)
+    _add_reembed(sub)
     d = sub.add_parser("demo", help="run the local end-to-end demo")
     d.set_defaults(run=_demo)
     _add_evaluation(sub)
     return root
+
+
+def _add_reembed(sub) -> None:
+    r = sub.add_parser("reembed", help="after a model change: embed every open case's references and recent "
+                       "sightings with the new model, follow it, then erase the old embeddings")
+    commands = r.add_subparsers(dest="reembed", required=True)
+    start = commands.add_parser("start", help="start (or resume) the campaign to a model and queue what it must "
+                                "still cover (retries failed photos)")
+    start.add_argument("--model", required=True, help="the new model's name, as the worker logs it at start "
+                       "('model pack loaded'), e.g. scrfd500m-mbf or dlib-resnet-v1")
+    status = commands.add_parser("status", help="where the campaign stands: covered, queued, failed, missing")
+    status.add_argument("--json", action="store_true")
+    finish = commands.add_parser("finish", help="erase every embedding of another model; refused while anything "
+                                 "is missing")
+    finish.add_argument("--accept-losses", action="store_true", help="finish although reference photos failed or "
+                        "cases are left without a usable reference face (they are listed)")
+    for command, run in ((start, _reembed_start), (status, _reembed_status), (finish, _reembed_finish)):
+        command.add_argument("--db-url")
+        command.set_defaults(run=run)
 
 
 def _add_evaluation(sub) -> None:

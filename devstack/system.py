@@ -26,6 +26,7 @@ class LocalSystem:
     """Brings up everything FaceTrace needs on this machine; `step` moves every stage forward once."""
 
     pack: str = "dlib"
+    previous_pack: str | None = None  # during a model change: the pack the galleries were built with
     model_dir: str | None = None  # where a named pack's files may already be (hashes pinned)
     stack_name: str = "facetrace-local"  # moto's state is per process: two systems need two names
     db_name: str = field(default_factory=lambda: f"facetrace_local_{uuid.uuid4().hex[:8]}")
@@ -52,8 +53,22 @@ class LocalSystem:
         from gpu_worker.__main__ import build_worker  # the face engine is only needed when the worker runs
 
         settings = self.stack.settings_for(container_env(self.stack), pack=self.pack, model_dir=self.model_dir,
-                                           worker_wait_s=0, db_url=None)
+                                           previous_pack=self.previous_pack, worker_wait_s=0, db_url=None)
         return build_worker(settings)
+
+    def switch_pack(self, pack: str, previous_pack: str | None = None) -> str:
+        """Redeploy the worker with another pack (and the previous one, during a model change); its model's name."""
+        self.pack, self.previous_pack = pack, previous_pack
+        self.worker = self._build_worker()
+        return self.worker.engine.model.name
+
+    def operator_env(self) -> dict[str, str]:
+        """The FACETRACE_* environment an operator's `facetrace` commands need against this stack."""
+        settings = self.runtime.settings("IngestFunction")  # it knows the bucket and the jobs queue
+        return {"FACETRACE_DB_URL": self.db_url, "FACETRACE_UPLOAD_BUCKET": settings.upload_bucket,
+                "FACETRACE_JOBS_QUEUE_URL": settings.jobs_queue_url, "FACETRACE_AWS_REGION": settings.aws_region,
+                "FACETRACE_AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
+                "FACETRACE_RETENTION_DAYS": str(settings.retention_days)}
 
     def stop(self) -> None:
         """Stop what this object started; the database is dropped unless keep_database."""

@@ -15,6 +15,7 @@ from facetrace.image_check import Limits
 from facetrace.ingest import IngestDeps
 from facetrace.match import MatchDeps
 from facetrace.notify import NotifyDeps
+from facetrace.reembed import ReembedDeps
 from facetrace.review import ReviewDeps
 from facetrace.upload import Uploads
 
@@ -61,6 +62,11 @@ class Wiring:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
         return MatchDeps(self.store, alerts, self.objects, self.galleries, self.settings.retention_days)
+
+    def reembed(self) -> ReembedDeps:
+        """Dependencies of a re-embedding campaign (the operator's `facetrace reembed`)."""
+        jobs = aws.SQSQueue(self._client("sqs"), self.settings.jobs_queue_url)
+        return ReembedDeps(self.store, jobs, self.objects, self.settings.upload_bucket, self.settings.retention_days)
 
     def review(self) -> ReviewDeps:
         """Dependencies of alert review (the API function)."""
