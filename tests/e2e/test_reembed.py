@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -175,12 +176,17 @@ def test_a_model_change_loses_nobody(system, onnx_pack, people, person_one, face
     # WHEN the operator finishes, accepting the second case's loss (its agency is asked for another photo)
     bucket = system.stack.physical["UploadBucket"]
     system.stack.client("s3").put_object(Bucket=bucket, Key=snapshot_key(DLIB), Body=b"old gallery")
+    left_before = system.store.db.query("SELECT COUNT(*) AS n FROM faces WHERE model_name = %s", (DLIB,))[0]["n"]
     code, out, _ = facetrace("reembed", "finish", "--accept-losses")
     # THEN every dlib embedding and the dlib gallery snapshot are gone
     assert code == 0 and "finished" in out
     left = system.store.db.query("SELECT COUNT(*) AS n FROM faces WHERE model_name = %s AND embedding <> ''", (DLIB,))
     assert left[0]["n"] == 0
     assert "Contents" not in system.stack.client("s3").list_objects_v2(Bucket=bucket, Prefix=snapshot_key(DLIB))
+    code, out, _ = facetrace("reembed", "status", "--json")
+    status = json.loads(out)
+    assert status["campaign"]["completed_at"] and status["campaign"]["erased_faces"] == left_before
+    assert (status["references"]["covered"], status["sightings"]["covered"], status["complete"]) == (2, 3, True)
 
     # WHEN the worker drops the previous pack and a new sighting of her arrives
     system.switch_pack(onnx_pack)
