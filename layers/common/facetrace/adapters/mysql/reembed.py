@@ -155,17 +155,20 @@ class ReembedRepository:
     def erase_other_models(self, model_name: str, batch: int) -> int:
         erased, after = 0, 0
         while True:
+            # One transaction per batch: the faces go and their cases are announced together. No row lock is
+            # taken on the read (it would lock the photos too, under ingest and match); the update re-checks.
             with self._db.transaction():
                 rows = self._db.query(
                     "SELECT f.id, p.case_id, p.kind FROM faces f JOIN photos p ON p.id = f.photo_id"
-                    " WHERE f.id > %s AND f.model_name <> %s AND f.embedding <> '' ORDER BY f.id LIMIT %s FOR UPDATE",
+                    " WHERE f.id > %s AND f.model_name <> %s AND f.embedding <> '' ORDER BY f.id LIMIT %s",
                     (after, model_name, batch),
                 )
                 if not rows:
                     return erased
                 ids = [r["id"] for r in rows]
-                self._db.execute(f"UPDATE faces SET embedding = '', usable = 0 WHERE id IN ({', '.join(['%s'] * len(ids))})",
-                                 ids)
+                marks = ", ".join(["%s"] * len(ids))
+                self._db.execute(f"UPDATE faces SET embedding = '', usable = 0 WHERE id IN ({marks})"
+                                 " AND model_name <> %s", (*ids, model_name))
                 # A case event makes every warm match container re-read the case's faces (now without these).
                 cases = sorted({r["case_id"] for r in rows if r["kind"] == "reference" and r["case_id"]})
                 self._db.executemany("INSERT INTO case_events (case_id, status) SELECT id, status FROM cases"
