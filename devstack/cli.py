@@ -14,7 +14,7 @@ from facetrace.case import Agency
 from facetrace.config import Settings
 from facetrace.db.migrate import migrate
 from facetrace.reembed import (CampaignConflict, CampaignIncomplete, NoCampaign, Progress, campaign_progress,
-                               finish_campaign, start_campaign)
+                               cancel_campaign, finish_campaign, start_campaign)
 from facetrace.retention import purge
 from facetrace.wiring import Wiring
 
@@ -100,10 +100,22 @@ def _reembed_finish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reembed_cancel(args: argparse.Namespace) -> int:
+    wiring = _reembed_wiring(args)
+    try:
+        campaign = cancel_campaign(wiring.store)
+    except NoCampaign as exc:
+        sys.stderr.write(f"facetrace: {exc}\n")
+        return 1
+    sys.stdout.write(f"campaign {campaign.id} to {campaign.target_model} cancelled; nothing was erased\n")
+    return 0
+
+
 def describe(progress: Progress) -> str:
     """The campaign's progress as an operator reads it."""
     c = progress.campaign
-    state = f"finished {c.completed_at:%Y-%m-%d %H:%M:%S}Z" if c.completed_at else "running"
+    state = (f"finished {c.completed_at:%Y-%m-%d %H:%M:%S}Z" if c.completed_at else
+             f"cancelled {c.cancelled_at:%Y-%m-%d %H:%M:%S}Z" if c.cancelled_at else "running")
     lines = [f"campaign {c.id} to {c.target_model}: {state}, started {c.started_at:%Y-%m-%d %H:%M:%S}Z "
              f"(jobs queued: {c.references_queued} reference photo(s), {c.sightings_queued} sighting(s))"]
     for name, cov in (("reference photos of open cases", progress.references), ("sightings within retention", progress.sightings)):
@@ -114,7 +126,7 @@ def describe(progress: Progress) -> str:
         lines.append(f"  failed: {f.kind.value} {f.photo_id}{case} at {f.stage} ({f.attempts} attempt(s)): {f.reason}")
     lost = ", ".join(progress.cases_without_reference) or "none"
     lines.append(f"open cases without a usable reference face of {c.target_model}: {lost}")
-    if c.completed_at is None:
+    if c.completed_at is None and c.cancelled_at is None:
         blockers = progress.blockers()
         lines.append("ready to finish" if not blockers else "not ready to finish: " + "; ".join(blockers))
     return "\n".join(lines) + "\n"
@@ -173,7 +185,10 @@ def _add_reembed(sub) -> None:
                                  "is missing")
     finish.add_argument("--accept-losses", action="store_true", help="finish although reference photos failed or "
                         "cases are left without a usable reference face (they are listed)")
-    for command, run in ((start, _reembed_start), (status, _reembed_status), (finish, _reembed_finish)):
+    cancel = commands.add_parser("cancel", help="end the running campaign and erase nothing (a wrong model named, "
+                                 "or the change rolled back)")
+    for command, run in ((start, _reembed_start), (status, _reembed_status), (finish, _reembed_finish),
+                         (cancel, _reembed_cancel)):
         command.add_argument("--db-url")
         command.set_defaults(run=run)
 

@@ -469,11 +469,16 @@ class MemoryStore:
         return True
 
     def running_campaign(self) -> Campaign | None:
-        return next((c for c in self.campaigns.values() if c.completed_at is None), None)
+        return next((c for c in self.campaigns.values() if c.completed_at is None and c.cancelled_at is None), None)
 
     def latest_campaign(self) -> Campaign | None:
-        done = sorted((c for c in self.campaigns.values() if c.completed_at), key=lambda c: c.started_at)
-        return self.running_campaign() or (done[-1] if done else None)
+        ended = sorted((c for c in self.campaigns.values() if c.completed_at or c.cancelled_at),
+                       key=lambda c: c.started_at)
+        return self.running_campaign() or (ended[-1] if ended else None)
+
+    def cancel_campaign(self, campaign_id: str, at: datetime) -> None:
+        if self.running_campaign() and self.running_campaign().id == campaign_id:
+            self.campaigns[campaign_id] = self.campaigns[campaign_id].model_copy(update={"cancelled_at": at})
 
     def complete_campaign(self, campaign_id: str, at: datetime, erased_faces: int) -> None:
         c = self.campaigns[campaign_id]

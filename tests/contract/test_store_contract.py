@@ -283,8 +283,8 @@ NEW = MODEL.model_copy(update={"name": "new-model", "version": "2"})
 HOUR = timedelta(hours=1)
 
 
-def _campaign(store, model: str = NEW.name) -> Campaign:
-    campaign = Campaign(id=str(uuid.uuid4()), target_model=model, started_at=NOW)
+def _campaign(store, model: str = NEW.name, started_at: datetime = NOW) -> Campaign:
+    campaign = Campaign(id=str(uuid.uuid4()), target_model=model, started_at=started_at)
     assert store.add_campaign(campaign) is True
     return campaign
 
@@ -303,8 +303,13 @@ def test_one_campaign_runs_at_a_time_and_finishing_it_frees_the_slot(any_store):
     done = any_store.latest_campaign()
     assert any_store.running_campaign() is None
     assert (done.id, done.erased_faces, abs((done.completed_at - NOW - HOUR).total_seconds()) < 0.01) == (first.id, 5, True)
-    second = _campaign(any_store, "third-model")
+    second = _campaign(any_store, "third-model", NOW + 2 * HOUR)
     assert any_store.latest_campaign().id == second.id
+    any_store.cancel_campaign(second.id, NOW + 3 * HOUR)
+    cancelled = any_store.latest_campaign()
+    assert any_store.running_campaign() is None and cancelled.id == second.id
+    assert (cancelled.completed_at, cancelled.erased_faces, cancelled.cancelled_at is not None) == (None, None, True)
+    assert any_store.add_campaign(Campaign(id=str(uuid.uuid4()), target_model="fourth", started_at=NOW)) is True
 
 
 def test_photos_to_reembed_are_open_cases_references_first_then_recent_sightings(any_store, case):

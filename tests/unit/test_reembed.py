@@ -14,8 +14,9 @@ from facetrace.keys import snapshot_key
 from facetrace.match import MatchDeps, Thresholds, find_candidates, process_faces
 from facetrace.messages import AlertMessage, FacesResult, Job, ModelInfo, PhotoKind
 from facetrace.photo import PhotoStatus
-from facetrace.reembed import (REEMBED, CampaignConflict, CampaignIncomplete, ItemStatus, ReembedDeps,
-                               campaign_progress, finish_campaign, start_campaign, sweep_stuck_items)
+from facetrace.reembed import (REEMBED, CampaignConflict, CampaignIncomplete, ItemStatus, NoCampaign, ReembedDeps,
+                               campaign_progress, cancel_campaign, finish_campaign, start_campaign,
+                               sweep_stuck_items)
 from tests import fakes
 from tests.fakes import face, unit, with_cosine
 
@@ -300,3 +301,22 @@ def test_the_sweep_fails_items_no_queue_holds_any_more(world):
     # THEN both items are failed at "pipeline"; the finish check reports the reference
     assert sorted(failed) == sorted([world.reference.id, world.past.id])
     assert campaign_progress(world.store, 90).failures[0].stage == "pipeline"
+
+
+def test_a_campaign_to_the_wrong_model_is_cancelled_and_erases_nothing(world):
+    # GIVEN a campaign started with a misspelt model name: no worker runs it, so all its items fail
+    start_campaign(world.reembed, "new_model")
+    for job in world.queued_jobs():
+        process_faces(FacesResult(job=job, status="failed", stage="faces", error="no such model"), world.deps)
+    # WHEN the operator cancels it
+    cancelled = cancel_campaign(world.store)
+    # THEN nothing was erased, finish has nothing to finish, and the right campaign can start
+    assert cancelled.cancelled_at is not None and cancelled.erased_faces is None
+    with pytest.raises(NoCampaign, match="cancelled"):
+        finish_campaign(world.reembed)
+    assert len(world.store.gallery(OLD.name, OLD.dim)) == 1
+    assert start_campaign(world.reembed, NEW.name).references == 1
+    # AND with no campaign running, cancel says so
+    cancel_campaign(world.store)
+    with pytest.raises(NoCampaign, match="no re-embedding campaign is running"):
+        cancel_campaign(world.store)

@@ -61,6 +61,7 @@ class Campaign(BaseModel):
     sightings_queued: int = 0
     completed_at: datetime | None = None
     erased_faces: int | None = None  # embeddings of other models erased by `finish`
+    cancelled_at: datetime | None = None  # ended by `cancel`: nothing erased
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,11 @@ class ReembedStore(EmbeddedStore, Protocol):
     def running_campaign(self) -> Campaign | None: ...
 
     def latest_campaign(self) -> Campaign | None:
-        """The running campaign, else the last one finished, else None."""
+        """The running campaign, else the last one finished or cancelled, else None."""
+        ...
+
+    def cancel_campaign(self, campaign_id: str, at: datetime) -> None:
+        """End a running campaign without finishing it (its items stay, for the record)."""
         ...
 
     def photos_to_reembed(self, campaign_id: str, model_name: str, sightings_since: datetime,
@@ -315,6 +320,8 @@ def finish_campaign(deps: ReembedDeps, accept_losses: bool = False, now: datetim
     now = now or datetime.now(timezone.utc)
     progress = campaign_progress(deps.store, deps.retention_days, now)
     campaign = progress.campaign
+    if campaign.cancelled_at is not None:
+        raise NoCampaign(f"the campaign to {campaign.target_model} was cancelled; start one to the worker's model")
     # A finished campaign may be finished again: a worker that still ran the previous pack afterwards left
     # embeddings of it, and those go too.
     if campaign.completed_at is None and (blockers := progress.blockers(accept_losses)):
@@ -330,6 +337,16 @@ def finish_campaign(deps: ReembedDeps, accept_losses: bool = False, now: datetim
                                            "erased_faces": erased, "snapshots_deleted": snapshots,
                                            "accepted_losses": progress.blockers() if accept_losses else []})
     return FinishReport(deps.store.latest_campaign() or campaign, erased, snapshots)
+
+
+def cancel_campaign(store: ReembedStore, now: datetime | None = None) -> Campaign:
+    """End the running campaign and erase nothing (a wrong model named, or the change rolled back)."""
+    running = store.running_campaign()
+    if running is None:
+        raise NoCampaign("no re-embedding campaign is running")
+    store.cancel_campaign(running.id, now or datetime.now(timezone.utc))
+    logger.warning("reembed cancelled", extra={"campaign_id": running.id, "model": running.target_model})
+    return store.latest_campaign() or running
 
 
 def refusal(photo: Photo, result: FacesResult, cases: CaseStore) -> tuple[str, str] | None:

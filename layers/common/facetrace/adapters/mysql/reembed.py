@@ -14,8 +14,8 @@ from facetrace.messages import PhotoKind
 from facetrace.photo import Photo
 from facetrace.reembed import Campaign, Coverage, ItemFailure, ItemStatus
 
-_CAMPAIGN = ("SELECT id, target_model, started_at, references_queued, sightings_queued, completed_at, erased_faces"
-             " FROM reembed_campaigns")
+_CAMPAIGN = ("SELECT id, target_model, started_at, references_queued, sightings_queued, completed_at, erased_faces,"
+             " cancelled_at FROM reembed_campaigns")
 # The photos a campaign must cover: processed (so pinned and checked) and not erased; references of open cases,
 # sightings still within retention. Arguments: sightings_since.
 _SCOPE = ("p.status = 'processed' AND p.erased_at IS NULL AND ((p.kind = 'reference' AND c.status = 'open')"
@@ -64,6 +64,10 @@ class ReembedRepository:
             " erased_faces = COALESCE(erased_faces, 0) + %s, open_slot = NULL WHERE id = %s",
             (to_db(at), erased_faces, campaign_id),
         )
+
+    def cancel_campaign(self, campaign_id: str, at: datetime) -> None:
+        self._db.execute("UPDATE reembed_campaigns SET cancelled_at = %s, open_slot = NULL WHERE id = %s"
+                         " AND open_slot = 1", (to_db(at), campaign_id))
 
     def photos_to_reembed(self, campaign_id: str, model_name: str, sightings_since: datetime,
                           limit: int) -> list[Photo]:
@@ -177,4 +181,4 @@ class ReembedRepository:
 
 
 def _campaign(row: dict) -> Campaign:
-    return Campaign(**{**row, "started_at": from_db(row["started_at"]), "completed_at": from_db(row["completed_at"])})
+    return Campaign(**{**row, **{c: from_db(row[c]) for c in ("started_at", "completed_at", "cancelled_at")}})

@@ -21,8 +21,9 @@ CREATE TABLE photo_models (
 INSERT INTO photo_models (photo_id, model_name, faces, usable)
     SELECT photo_id, model_name, COUNT(*), SUM(usable) FROM faces GROUP BY photo_id, model_name;
 
--- One campaign per model change. open_slot is 1 while the campaign runs and NULL once finished: the unique
--- key allows one running campaign at a time (NULLs never collide).
+-- One campaign per model change. open_slot is 1 while the campaign runs and NULL once finished or cancelled:
+-- the unique key allows one running campaign at a time (NULLs never collide). A cancelled campaign (a wrong
+-- model named, a change rolled back) erased nothing.
 CREATE TABLE reembed_campaigns (
     id CHAR(36) NOT NULL PRIMARY KEY,
     target_model VARCHAR(100) NOT NULL,
@@ -31,6 +32,7 @@ CREATE TABLE reembed_campaigns (
     sightings_queued INT NOT NULL DEFAULT 0,
     completed_at DATETIME(6) NULL,
     erased_faces BIGINT NULL,
+    cancelled_at DATETIME(6) NULL,
     open_slot TINYINT NULL DEFAULT 1,
     UNIQUE KEY ux_reembed_campaigns_open (open_slot)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
