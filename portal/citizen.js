@@ -5,6 +5,12 @@ const form = document.getElementById("sighting-form");
 const progress = document.getElementById("progress");
 const uploadStatus = document.getElementById("upload-status");
 
+const STATUS_TEXT = {
+  pending: "waiting for the photo", received: "being checked", processed: "checked and searched",
+  rejected: "not accepted", duplicate: "already received", failed: "could not be processed",
+  expired: "no photo arrived",
+};
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const file = document.getElementById("photo").files[0];
@@ -13,9 +19,8 @@ form.addEventListener("submit", async (event) => {
   send.disabled = true;
   try {
     const ticket = await api("POST", "/sightings/upload", details(file));
-    if (file.size > ticket.max_bytes) throw new Error(`The photo is larger than ${ticket.max_bytes} bytes.`);
     showStatus(uploadStatus, "Uploading...");
-    await upload(ticket, file);
+    await uploadFile(ticket, file, (p) => setProgress(progress, p));
     showStatus(uploadStatus, "Photo sent. Thank you.");
     showReceipt(ticket.receipt_id);
   } catch (error) {
@@ -26,37 +31,12 @@ form.addEventListener("submit", async (event) => {
 });
 
 function details(file) {
-  const body = { content_type: file.type || "image/jpeg" };
+  const body = { content_type: photoType(file) };
   const place = document.getElementById("place").value.trim();
   const takenAt = document.getElementById("taken-at").value;
   if (place) body.place = place;
   if (takenAt) body.taken_at = new Date(takenAt).toISOString(); // the input is local time without a zone
   return body;
-}
-
-// XMLHttpRequest rather than fetch: only it reports upload progress.
-function upload(ticket, file) {
-  return new Promise((resolve, reject) => {
-    const data = new FormData();
-    for (const [name, value] of Object.entries(ticket.fields)) data.append(name, value);
-    data.append("file", file); // S3 ignores every field after "file", so it goes last
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", ticket.url);
-    xhr.upload.addEventListener("progress", (e) => {
-      if (e.lengthComputable) setProgress(Math.round((100 * e.loaded) / e.total));
-    });
-    xhr.addEventListener("load", () => {
-      if (xhr.status >= 200 && xhr.status < 300) { setProgress(100); resolve(); }
-      else reject(new Error(`The upload was refused (${xhr.status}).`));
-    });
-    xhr.addEventListener("error", () => reject(new Error("The upload failed: check the connection and retry.")));
-    xhr.send(data);
-  });
-}
-
-function setProgress(percent) {
-  progress.value = percent;
-  progress.textContent = percent + "%";
 }
 
 // The photo is checked and searched in the background; poll until the receipt leaves "pending".
@@ -68,7 +48,10 @@ async function showReceipt(receiptId) {
     try {
       const receipt = await api("GET", "/receipts/" + receiptId);
       statusNode.textContent = receipt.status;
-      document.getElementById("receipt-reason").textContent = receipt.reason ? `(${receipt.reason})` : "";
+      statusNode.dataset.status = receipt.status;
+      const faces = receipt.faces == null ? "" : `${receipt.faces} face(s) found. `;
+      document.getElementById("receipt-reason").textContent =
+        `${STATUS_TEXT[receipt.status] || ""}. ${faces}${receipt.reason || ""}`.trim();
       if (!["pending", "received"].includes(receipt.status)) return; // both mean "still being checked"
     } catch (error) {
       statusNode.textContent = "unknown (" + error.message + ")";

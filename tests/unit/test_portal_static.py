@@ -30,3 +30,42 @@ def test_nothing_outside_the_portal_is_served():
     assert portal.serve("/portal/%2e%2e/README.md", API)[0] == 404
     assert portal.serve("/portal/missing.html", API)[0] == 404
     assert portal.serve("/portalx", API) is None and portal.serve("/cases/1", API) is None
+
+
+def _pages():
+    return sorted(portal.portal_dir().glob("*.html"))
+
+
+def test_every_page_loads_only_its_own_files_and_nothing_from_a_cdn():
+    import re
+
+    # GIVEN every page of the portal  WHEN its scripts, styles, images and links are read
+    for page in _pages():
+        html = page.read_text()
+        for ref in re.findall(r'(?:src|href)="([^"#]+)', html):
+            # THEN each is a file of portal/ (config.js is generated: locally by the gateway, in AWS at publish)
+            assert "//" not in ref and not ref.startswith("/"), (page.name, ref)
+            name = ref.split("?")[0]
+            assert name == "config.js" or (portal.portal_dir() / name).is_file(), (page.name, ref)
+    # AND no script fetches anything but the API, S3's presigned forms and Cognito named in config.js
+    for script in portal.portal_dir().glob("*.js"):
+        assert not re.search(r"https?://", script.read_text()), script.name
+
+
+def test_every_form_field_has_a_label():
+    import re
+
+    for page in _pages():
+        html = page.read_text()
+        labelled = set(re.findall(r'<label[^>]*\sfor="([^"]+)"', html))
+        fields = re.findall(r'<(?:input|select|textarea)[^>]*\sid="([^"]+)"', html)
+        assert set(fields) <= labelled, (page.name, set(fields) - labelled)
+
+
+def test_the_pages_the_issue_names_exist_and_agency_pages_share_the_sign_in():
+    names = {p.name for p in _pages()}
+    assert {"index.html", "citizen.html", "agency.html", "alert.html", "cases.html", "case.html", "search.html",
+            "subscriptions.html", "signin.html"} <= names
+    for name in ("agency.html", "alert.html", "cases.html", "case.html", "search.html", "subscriptions.html"):
+        html = (portal.portal_dir() / name).read_text()
+        assert 'src="auth.js"' in html and 'id="banner"' in html and 'id="signin-section"' in html, name

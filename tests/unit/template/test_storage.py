@@ -95,6 +95,7 @@ def test_publish_portal_writes_config_syncs_and_invalidates(tmp_path):
     (bin_dir / "aws").chmod(0o755)
     outputs = {"ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
                "AgencyUserPoolClientId": "4f1client9id", "PortalBucketName": "ft-prod-portal-1-eu-west-1",
+               "AgencySignInUrl": "https://ft-prod-1234.auth.eu-west-1.amazoncognito.com",
                "PortalDistributionId": "E2DIST", "PortalUrl": "https://d1.cloudfront.net"}
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "log"),
@@ -119,6 +120,7 @@ def test_publish_portal_writes_config_syncs_and_invalidates(tmp_path):
     values = json.loads(config[len(prefix):].strip().rstrip(";"))
     assert values["apiUrl"] == outputs["ApiUrl"] and values["auth"] == "cognito"
     assert values["userPoolClientId"] == outputs["AgencyUserPoolClientId"]
+    assert values["signInUrl"] == outputs["AgencySignInUrl"]
     # AND portal/ itself is left as it was (locally the gateway generates config.js)
     assert not (REPO / "portal" / "config.js").exists()
     assert "https://d1.cloudfront.net" in run.stdout
@@ -131,7 +133,8 @@ def test_publish_portal_refuses_a_stack_without_the_portal_outputs(tmp_path):
     (bin_dir / "aws").write_text(FAKE_AWS)
     (bin_dir / "aws").chmod(0o755)
     (tmp_path / "outputs.json").write_text(json.dumps({
-        "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/dev", "AgencyUserPoolClientId": "abc"}))
+        "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/dev", "AgencyUserPoolClientId": "abc",
+        "AgencySignInUrl": "https://ft-dev-1.auth.us-east-1.amazoncognito.com"}))
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "log"),
            "FAKE_OUTPUTS": str(tmp_path / "outputs.json"), "FAKE_SYNCED": str(tmp_path / "synced")}
     env.pop("AWS_CLI", None)
