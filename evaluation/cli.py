@@ -37,14 +37,17 @@ def add_commands(sub) -> None:
     p = sub.add_parser("protocol", help="write an identification protocol CSV", description=PROTOCOL_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("root", help="LFW-layout folder: <root>/<Person>/<image>")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--people", type=int, default=300)
-    p.add_argument("--min-images", type=int, default=4)
-    p.add_argument("--probes", type=int, default=3)
+    p.add_argument("-o", "--output", required=True, help="the protocol CSV to write (path,person,role)")
+    p.add_argument("--people", type=int, default=300, help="people who enrol one photo and search with others")
+    p.add_argument("--min-images", type=int, default=4, help="only people with at least this many photos search")
+    p.add_argument("--probes", type=int, default=3, help="searches (other photos) per enrolled person")
     p.add_argument("--strangers", type=int, default=300, help="wanted (fewer if the gallery needs the people)")
-    p.add_argument("--gallery", type=int, default=5000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--exclude-probes-of", action="append", default=[], metavar="CSV")
+    p.add_argument("--gallery", type=int, default=5000, help="gallery records: the people's enrolments plus "
+                   "distractors, one photo each")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random draw (same seed, same protocol)")
+    p.add_argument("--exclude-probes-of", action="append", default=[], metavar="CSV",
+                   help="never draw, as searchers, the people who search in this protocol (repeatable): "
+                        "calibrate on other people")
     p.add_argument("--skip-people", metavar="FILE", help="names (one a line) left out entirely")
     p.add_argument("--aliases", metavar="FILE", help="Name_A,Name_B lines: one person under two names")
     p.add_argument("--no-aliases", action="store_true", help="keep LFW's labels (no merges, no duplicate removal)")
@@ -53,7 +56,7 @@ def add_commands(sub) -> None:
     e.add_argument("--root", required=True, help="dataset root the protocol paths are relative to")
     e.add_argument("--protocol", help="CSV path,person,role")
     e.add_argument("--pack", default="dlib", help="'dlib' or a pack directory")
-    e.add_argument("--model-dir")
+    e.add_argument("--model-dir", help="a folder holding the pack's model files (found by pinned SHA-256)")
     e.add_argument("--providers", help="comma-separated ONNX execution providers (default: CPU)")
     e.add_argument("--threshold", type=float, help="evaluate this fixed alert threshold")
     e.add_argument("--calibrate-on", metavar="CSV", help="fix thresholds on this protocol (other people)")
@@ -63,11 +66,12 @@ def add_commands(sub) -> None:
                    help="refuse references that fail the quality gate, as FaceTrace did before issue #12 (default: "
                         "production's rule, which enrols them flagged)")
     e.add_argument("--no-reference-gate", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old commands
-    e.add_argument("--cache-dir", default=os.environ.get("FACETRACE_EVAL_CACHE", ".cache/facetrace-eval"))
+    e.add_argument("--cache-dir", default=os.environ.get("FACETRACE_EVAL_CACHE", ".cache/facetrace-eval"),
+                   help="where embeddings are cached per pack (default: $FACETRACE_EVAL_CACHE or .cache/facetrace-eval)")
     e.add_argument("--score-norm", type=int, default=0, metavar="COHORT",
                    help="score with adaptive s-norm against the gallery over this many impostor scores (evaluation "
                         "only: production compares raw cosines); default 0: raw cosines through production's search")
-    e.add_argument("--batch", type=int, default=10)
+    e.add_argument("--batch", type=int, default=10, help="images decoded and embedded per batch")
     e.add_argument("--plot", metavar="PNG", help="write a DET plot")
     e.set_defaults(run=run_eval)
 
