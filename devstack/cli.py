@@ -10,13 +10,16 @@ import os
 import sys
 
 from facetrace.adapters.mysql import MySQLStore
-from facetrace.case import Agency
 from facetrace.config import Settings
 from facetrace.db.migrate import migrate
 from facetrace.reembed import (CampaignConflict, CampaignIncomplete, NoCampaign, Progress, campaign_progress,
                                cancel_campaign, finish_campaign, start_campaign)
+from facetrace.onboarding import AgencyRequest, register_agency
 from facetrace.retention import purge
 from facetrace.wiring import Wiring
+
+DB_URL_HELP = ("the database, mysql://user:password@host:port/database (default: $FACETRACE_DB_URL; "
+               "`make serve` prints the local one)")
 
 
 def _db_url(args: argparse.Namespace) -> str:
@@ -33,9 +36,16 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _agency_add(args: argparse.Namespace) -> int:
-    agency = Agency(name=args.name, email=args.email, phone=args.phone)
-    MySQLStore.from_url(_db_url(args)).add_agency(agency)
-    sys.stdout.write(f"agency {agency.id} created; give its staff the Cognito attribute custom:agency_id={agency.id}\n")
+    request = AgencyRequest(name=args.name, email=args.email, phone=args.phone)
+    agency = register_agency(MySQLStore.from_url(_db_url(args)), request, args.operator)
+    sys.stdout.write(f"agency {agency.id} created; give its staff the Cognito attribute custom:agency_id={agency.id}\n"
+                     f"locally, sign in to the portal's agency pages with the agency id {agency.id}\n")
+    return 0
+
+
+def _agency_list(args: argparse.Namespace) -> int:
+    for agency in MySQLStore.from_url(_db_url(args)).list_agencies():
+        sys.stdout.write(f"{agency.id}  {agency.name}  <{agency.email}>\n")
     return 0
 
 
@@ -151,21 +161,28 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="facetrace", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
     m = sub.add_parser("migrate", help="apply pending schema migrations")
-    m.add_argument("--db-url")
+    m.add_argument("--db-url", help=DB_URL_HELP)
     m.set_defaults(run=_migrate)
-    a = sub.add_parser("agency-add", help="register an agency that owns cases and receives alerts")
-    a.add_argument("--name", required=True)
-    a.add_argument("--email", required=True)
-    a.add_argument("--phone")
-    a.add_argument("--db-url")
+    a = sub.add_parser("agency-add", help="register an agency that owns cases and receives alerts (audited); in "
+                       "AWS use the stack's OnboardFunction instead (README, Deploying to AWS)")
+    a.add_argument("--name", required=True, help="the agency's name, as its staff and other agencies see it")
+    a.add_argument("--email", required=True, help="the address that receives its alerts when it subscribed none")
+    a.add_argument("--phone", help="a contact number (E.164, e.g. +41791234567); optional")
+    a.add_argument("--operator", default=os.environ.get("USER") or "operator",
+                   help="who registers it, for the audit trail (default: $USER)")
+    a.add_argument("--db-url", help=DB_URL_HELP)
     a.set_defaults(run=_agency_add)
+    ls = sub.add_parser("agency-list", help="list the registered agencies: id, name and alert address")
+    ls.add_argument("--db-url", help=DB_URL_HELP)
+    ls.set_defaults(run=_agency_list)
     p = sub.add_parser("purge", help="erase reference photos of closed cases after their grace period, and "
-                       "sightings without a confirmed match after FACETRACE_RETENTION_DAYS")
+                       "sightings without a confirmed match after FACETRACE_RETENTION_DAYS (in AWS the admin "
+                       "function does it daily)")
     p.add_argument("--limit", type=int, default=1000, help="at most this many photos of each kind per run")
-    p.add_argument("--db-url")
+    p.add_argument("--db-url", help=DB_URL_HELP)
     p.set_defaults(run=_purge)
     _add_reembed(sub)
-    d = sub.add_parser("demo", help="run the local end-to-end demo")
+    d = sub.add_parser("demo", help="run the local end-to-end demo (`make serve` keeps it up for the portal)")
     d.set_defaults(run=_demo)
     _add_evaluation(sub)
     return root
@@ -180,7 +197,7 @@ def _add_reembed(sub) -> None:
     start.add_argument("--model", required=True, help="the new model's name, as the worker logs it at start "
                        "('model pack loaded'), e.g. scrfd500m-mbf or dlib-resnet-v1")
     status = commands.add_parser("status", help="where the campaign stands: covered, queued, failed, missing")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print the progress as JSON, for scripts")
     finish = commands.add_parser("finish", help="erase every embedding of another model; refused while anything "
                                  "is missing")
     finish.add_argument("--accept-losses", action="store_true", help="finish although reference photos failed or "
@@ -189,7 +206,7 @@ def _add_reembed(sub) -> None:
                                  "or the change rolled back)")
     for command, run in ((start, _reembed_start), (status, _reembed_status), (finish, _reembed_finish),
                          (cancel, _reembed_cancel)):
-        command.add_argument("--db-url")
+        command.add_argument("--db-url", help=DB_URL_HELP)
         command.set_defaults(run=run)
 
 

@@ -50,8 +50,8 @@ def _astronaut(workdir: Path) -> tuple[list[Path], Path]:
     return [reference], sighting
 
 
-def run(system: LocalSystem, workdir: Path) -> bool:
-    """The demo's story; True when the alert for the right case reached the agency's inbox."""
+def run(system: LocalSystem, workdir: Path) -> tuple[bool, str]:
+    """The demo's story: whether the alert for the right case reached the agency's inbox, and the agency's id."""
     references, sighting, source = demo_photos(workdir)
     say(3, f"Face worker ready: pack {system.worker.engine.model.name} ({system.worker.engine.model.dim}-d) on "
            f"{', '.join(system.worker.engine.providers)}; API at {system.gateway.url}")
@@ -79,7 +79,7 @@ def run(system: LocalSystem, workdir: Path) -> bool:
     say(5, f"A citizen uploaded a sighting over HTTP through a presigned POST; receipt {receipt}")
     system.run_until(lambda: bool(system.emails()), timeout_s=120)
     elapsed = time.monotonic() - started
-    return _report(system, case, receipt, elapsed)
+    return _report(system, case, receipt, elapsed), agency.id
 
 
 def _report(system: LocalSystem, case: dict, receipt: str, elapsed: float) -> bool:
@@ -104,10 +104,10 @@ def _report(system: LocalSystem, case: dict, receipt: str, elapsed: float) -> bo
     return alert.case_id == case["id"]
 
 
-def keep_serving(system: LocalSystem) -> None:
+def keep_serving(system: LocalSystem, agency_id: str | None = None) -> None:
     """Leave the stack running so a person can try the portal (`make serve`); `make demo` always exits."""
     stop = system.run_in_background()
-    sys.stdout.write(f"\nThe portal stays up at {system.gateway.url}/portal/ ; press Ctrl-C to stop.\n")
+    sys.stdout.write(serving_notes(system.gateway.url, system.db_url, agency_id))
     sys.stdout.flush()
     try:
         stop.wait()
@@ -115,6 +115,17 @@ def keep_serving(system: LocalSystem) -> None:
         pass
     finally:
         stop.set()
+
+
+def serving_notes(gateway_url: str, db_url: str, agency_id: str | None) -> str:
+    """What a person trying the portal needs: where it is, how to sign in, and the database to onboard into."""
+    demo = f" (the demo agency: {agency_id})" if agency_id else ""
+    return (f"\nThe portal stays up at {gateway_url}/portal/ ; press Ctrl-C to stop (the database is then dropped).\n"
+            f"  Agency pages: {gateway_url}/portal/agency.html, sign in with an agency id{demo}.\n"
+            f"  Database: {db_url}\n"
+            f"  Register another agency, then sign in with the id it prints:\n"
+            f"    .venv/bin/facetrace agency-add --name 'Harbour Police' --email duty@harbour.example --db-url '{db_url}'\n"
+            f"  List them: .venv/bin/facetrace agency-list --db-url '{db_url}'\n")
 
 
 def main() -> int:
@@ -129,9 +140,9 @@ def main() -> int:
            f"{len(system.stack.resources('AWS::SQS::Queue'))} queues and {len(system.stack.resources('AWS::SNS::Topic'))} topics")
     try:
         with tempfile.TemporaryDirectory() as workdir:
-            ok = run(system, Path(workdir))
+            ok, agency_id = run(system, Path(workdir))
         if os.environ.get("FACETRACE_DEMO_SERVE") == "1":
-            keep_serving(system)
+            keep_serving(system, agency_id)
     finally:
         system.stop()
     sys.stdout.write(("Demo finished: the agency received the alert.\n" if ok else "Demo FAILED.\n"))
