@@ -33,3 +33,32 @@ def test_openapi_routes_are_the_templates_routes():
     operations = {(m.upper(), shape(p)) for p, ops in document["paths"].items() for m in ops}
     # WHEN compared  THEN every route the code serves is deployed, and nothing else is
     assert operations == {(r.method, shape(r.path)) for r in template_routes()}
+
+
+def test_the_document_says_who_may_call_what_and_describes_every_operation():
+    document = json.loads(_script().generate())
+    public = {(r.method, re.sub(r"\{\w+\}", "{}", r.path)) for r in template_routes() if r.public}
+    # GIVEN the security scheme: the agency's token in the Authorization header, required by default
+    scheme = document["components"]["securitySchemes"]["agencyToken"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert document["security"] == [{"agencyToken": []}]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            # THEN the citizen routes opt out of it (an empty requirement) and no agency route does
+            is_public = (method.upper(), re.sub(r"\{\w+\}", "{}", path)) in public
+            assert (operation.get("security") == [{}]) == is_public, (method, path)
+            # AND every operation has a summary and a description, and documents its errors
+            assert operation.get("summary") and len(operation.get("description", "")) > 20, (method, path)
+            assert "500" in operation["responses"], (method, path)
+
+
+def test_the_upload_form_is_described_to_the_letter():
+    document = json.loads(_script().generate())
+    # GIVEN the operations that hand out an upload form
+    for path in ("/sightings/upload", "/cases/{case_id}/photos", "/searches"):
+        text = document["paths"][path]["post"]["description"]
+        # THEN each says the file part is named `file` and comes last, after the form's fields
+        assert "named `file`, last" in text and "multipart/form-data" in text, path
+        assert "201" in document["paths"][path]["post"]["responses"]
+    ticket = document["components"]["schemas"]["UploadTicket"]["properties"]
+    assert "before the file" in ticket["fields"]["description"]
