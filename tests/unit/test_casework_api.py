@@ -194,3 +194,23 @@ def test_near_misses_are_for_the_cases_agencies_only(scene):
     # AND once A shares the case, B sees it
     scene.api.call("POST", f"/cases/{scene.case.id}/shares", scene.a.id, {"agency_id": scene.b.id})
     assert len(scene.api.call("GET", f"/cases/{scene.case.id}/near-misses", scene.b.id)[1]) == 1
+
+
+def test_with_the_portal_origin_set_only_the_portal_may_read_the_answers():
+    # GIVEN the API deployed with WebOrigin set to the portal's URL
+    from facetrace.config import Settings
+    from tests.api import Api, FakeWiring
+
+    wiring = FakeWiring(settings=Settings(web_origin="https://d1.cloudfront.net"))
+    agency = fakes.agency()
+    wiring.store.add_agency(agency)
+    api = Api(wiring)
+    try:
+        def origin_seen(origin: str) -> str | None:
+            headers = {"Authorization": f"Dev {agency.id}", "Origin": origin}
+            return api.gateway.handle("GET", "/me", headers, b"")[1].get("Access-Control-Allow-Origin")
+        # WHEN the portal and another site call it  THEN only the portal's browser may read the answer
+        assert origin_seen("https://d1.cloudfront.net") == "https://d1.cloudfront.net"
+        assert origin_seen("https://evil.example") is None
+    finally:
+        api.close()
