@@ -69,6 +69,10 @@ def test_the_portal_signs_in_with_a_code_and_pkce_at_cognitos_hosted_pages(templ
     assert client["AllowedOAuthFlows"] == ["code"] and set(client["AllowedOAuthScopes"]) == {"openid", "email"}
     assert client["CallbackURLs"] == [{"Fn::Sub": "https://${PortalDistribution.DomainName}/signin.html"}]
     assert res["AgencyUserPoolDomain"]["Properties"]["UserPoolId"] == {"Ref": "AgencyUserPool"}
+    # AND an invited officer's e-mail says where to sign in, with Cognito's user name and temporary password
+    invite = res["AgencyUserPool"]["Properties"]["AdminCreateUserConfig"]["InviteMessageTemplate"]
+    text = invite["EmailMessage"]["Fn::Sub"]
+    assert "{username}" in text and "{####}" in text and "https://${PortalDistribution.DomainName}/agency.html" in text
     assert "amazoncognito.com" in template["Outputs"]["AgencySignInUrl"]["Value"]["Fn::Sub"]
     # AND the portal's content security policy lets the page trade the code at Cognito's token endpoint
     csp = res["PortalSecurityHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
