@@ -131,15 +131,17 @@ def test_alert_visibility_filters_and_sharing_in_sql(env, api):
 
 
 def test_case_photos_and_update_on_mysql(env, api):
-    # GIVEN an enrolled reference photo and a refused one
+    # GIVEN an enrolled reference photo and one whose only face is of low quality (enrolled too, since issue #12)
     ref, _ = env.enrol()
     bad = env.photo(PhotoKind.REFERENCE, env.case.id)
     process_faces(fakes.faces_result(bad, [face(0, PERSON, reference=False, reasons=["blurry"])]), env.deps)
     # WHEN A lists the photos and changes the case
     _, photos = api.call("GET", f"/cases/{env.case.id}/photos", env.a.id)
     _, case = api.call("PATCH", f"/cases/{env.case.id}", env.a.id, {"age": 35, "last_seen_place": "Pier 4"})
-    # THEN each photo has its verdict, and the change is stored and audited
-    assert {p["id"]: p["verdict"] for p in photos} == {ref.id: "enrolled", bad.id: "refused"}
+    # THEN each photo has its verdict (the poor one saying why a clearer photo would help), and the change is
+    # stored and audited
+    assert {p["id"]: p["verdict"] for p in photos} == {ref.id: "enrolled", bad.id: "enrolled"}
+    assert "blurry" in next(p["reason"] for p in photos if p["id"] == bad.id)
     assert env.store.get_case(env.case.id).last_seen_place == "Pier 4" and case["age"] == 35
     assert [(e.action.value, e.object_ids) for e in env.store.audit_of_case(env.case.id)] == [
         ("case.updated", ["age", "last_seen_place"])]
