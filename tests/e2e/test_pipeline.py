@@ -166,14 +166,16 @@ def test_agency_reviews_an_alert_and_the_audit_shows_it(system, officer, people)
     assert listed["sighting_id"] == sighting and detail["place"] == "Riverside" and detail["face_box"]
     assert requests.get(detail["sighting_photo_url"], timeout=30).status_code == 200
     assert decided["status"] == "confirmed"
-    # AND the case audit shows the viewing of both photos and the decision with its note
+    # AND the case audit shows every step: the case opened, its two photos added, the viewing of both photos
+    # and the decision with its note
     trail = officer.case_audit(case)
-    assert [(e["action"], e["alert_id"]) for e in trail] == [("alert.viewed", listed["id"]),
-                                                             ("alert.confirmed", listed["id"])]
-    assert len(trail[0]["object_ids"]) == 2 and trail[1]["reason"] == "same scar on the chin"
-    # AND the citizen's receipt still says only "processed"
+    assert [(e["action"], e["alert_id"]) for e in trail] == [
+        ("case.created", None), ("case.photo_added", None), ("case.photo_added", None),
+        ("alert.viewed", listed["id"]), ("alert.confirmed", listed["id"])]
+    assert len(trail[-2]["object_ids"]) == 2 and trail[-1]["reason"] == "same scar on the chin"
+    # AND the citizen's receipt still says only "processed", and how many faces (never whose)
     assert Citizen(system.gateway.url).receipt(sighting) == {"receipt_id": sighting, "status": "processed",
-                                                             "reason": None}
+                                                             "reason": None, "faces": 1}
 
 
 def test_agency_searches_by_photo_and_only_it_reads_the_result(system, officer, people):
