@@ -59,8 +59,9 @@ async function add(event) {
 async function remove(subscription) {
   try {
     await api("DELETE", "/subscriptions/" + subscription.id);
+    await load();
+    // After the reload, which sets its own count, so the removal is what the user reads last.
     showStatus($("subs-status"), `${subscription.address} removed.`);
-    load();
   } catch (error) {
     showError($("subs-status"), error);
   }
