@@ -31,6 +31,10 @@ class AuditAction(str, Enum):
     SEARCH_VIEWED = "search.viewed"  # its result was read (object_ids: the search, then the candidate cases)
     SUBSCRIPTION_ADDED = "subscription.added"  # who receives an agency's alerts
     SUBSCRIPTION_DELETED = "subscription.deleted"
+    FOOTAGE_UPLOADED = "footage.uploaded"  # an upload ticket for a clip was issued (object_ids: the clip)
+    FOOTAGE_VIEWED = "footage.viewed"  # a clip's progress and appearances, or an alert's stretch of it, was shown
+    CAMERA_REGISTERED = "camera.registered"  # a camera got its key (object_ids: the camera)
+    CAMERA_REVOKED = "camera.revoked"
 
 
 class AuditEntry(BaseModel):

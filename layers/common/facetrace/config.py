@@ -77,3 +77,26 @@ class Settings(BaseSettings):
     pack_fallback: str | None = Field(default="dlib", description="pack used when the named pack cannot be had "
                                       "(logged with the reasons); empty: fail instead")
     model_bucket: str | None = None
+
+    # Footage (issue #14): video clips from agencies and their cameras.
+    footage_queue_url: str = Field(default="", description="worker and dead letters -> footage function")
+    footage_max_bytes: int = Field(default=4 * 1024**3, description="largest clip accepted (ingest copies it to /tmp)")
+    footage_post_max_bytes: int = Field(default=100 * 1024**2, description="clips larger than this are uploaded "
+                                        "in parts (presigned multipart upload)")
+    footage_upload_part_bytes: int = Field(default=64 * 1024**2, ge=5 * 1024**2, description="size of each part of "
+                                           "a multipart upload (S3: at least 5 MiB, at most 10,000 parts)")
+    footage_max_duration_s: float = Field(default=4 * 3600, description="longest clip accepted")
+    footage_max_pixels: int = Field(default=3840 * 2160, description="largest frame accepted (a bomb-sized stream "
+                                    "is refused from its header)")
+    footage_max_fps: float = 120.0
+    footage_part_s: float = Field(default=300, gt=0, description="clips are split into parts this long, each a job "
+                                  "a different worker may take")
+    footage_sample_fps: float = Field(default=2.0, gt=0, description="frames searched per second of video (scene "
+                                      "changes are always searched too)")
+    footage_scene_change: float = Field(default=0.25, gt=0, description="mean absolute difference of two frames' "
+                                        "thumbnails (0-1) above which a frame is a new scene and always searched")
+    footage_batch_frames: int = Field(default=16, ge=1, description="sampled frames per face-engine call")
+    footage_max_side: int = Field(default=1920, description="frames larger than this are scaled down first")
+    footage_join_gap_s: float = Field(default=5.0, ge=0, description="tracks of one person less than this apart "
+                                      "(a turned head, someone passing in front) are one appearance")
+    footage_progress_s: float = Field(default=10.0, description="the worker reports a part's progress this often")

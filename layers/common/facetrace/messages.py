@@ -15,6 +15,7 @@ class PhotoKind(str, Enum):
     SIGHTING = "sighting"
     REFERENCE = "reference"
     SEARCH = "search"  # an agency's search by photo: searched once, never stored as a face
+    FOOTAGE = "footage"  # a video clip (issue #14): its parts are jobs; each appearance becomes a sighting
 
 
 # Where a photo can stop: reading it from storage, decoding it, finding and embedding its faces, matching them.
@@ -27,8 +28,17 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class FootagePart(Message):
+    """One part of a video clip: the seconds [start_s, end_s) of the clip, of `count` parts."""
+
+    index: int = Field(ge=0)
+    count: int = Field(ge=1)
+    start_s: float = Field(ge=0)
+    end_s: float = Field(gt=0)
+
+
 class Job(Message):
-    """Ingest -> worker: one validated photo to detect and embed."""
+    """Ingest -> worker: one validated photo to detect and embed (or one part of a video clip)."""
 
     version: Literal[1] = 1
     photo_id: str
@@ -42,6 +52,8 @@ class Job(Message):
     purpose: Literal["reembed"] | None = Field(default=None, description="why a processed photo is queued again")
     campaign_id: str | None = Field(default=None, description="the re-embedding campaign that queued it")
     model: str | None = Field(default=None, description="the model to embed it with; unset: the worker's own")
+    # Footage (issue #14): which seconds of the clip this job covers. Optional within version 1.
+    part: FootagePart | None = Field(default=None, description="the part of a footage clip (kind footage)")
 
 
 class ModelInfo(Message):
@@ -152,3 +164,57 @@ class DeliveryRecord(Message):
     ok: bool
     provider_id: str | None = None
     error: str | None = None
+
+
+class Track(Message):
+    """One face followed across the sampled frames of a clip's part: one sighting face of a person."""
+
+    track: int = Field(ge=0, description="its number within the part")
+    start_s: float
+    end_s: float
+    best_s: float = Field(description="the time of its best-quality frame, whose still is stored")
+    frames: int = Field(ge=1, description="sampled frames it was seen in")
+    box: tuple[float, float, float, float] = Field(description="the face in the still")
+    landmarks: list[tuple[float, float]]
+    quality: Quality = Field(description="of the best frame")
+    embedding_b64: str = Field(description="the track's representative embedding (see gpu_worker/tracking.py)")
+    still_key: str | None = None
+    still_width: int = 0
+    still_height: int = 0
+    path: list[tuple[float, float, float, float, float]] = Field(
+        default_factory=list, description="(t, x1, y1, x2, y2) of the face in sampled frames, at most 240")
+
+    def embedding(self) -> np.ndarray:
+        """The L2-normalised representative embedding as float32."""
+        return np.frombuffer(base64.b64decode(self.embedding_b64), dtype="<f4")
+
+
+class TracksResult(Message):
+    """Worker -> footage: the face tracks of one part of a clip, or why the part failed (with any tracks found
+    before it did)."""
+
+    version: Literal[1] = 1
+    type: Literal["tracks"] = "tracks"
+    job: Job
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    stage: FailedStage | None = None
+    model: ModelInfo | None = None
+    frames_total: int = Field(default=0, description="frames the part holds, from the stream's header")
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    faces_found: int = 0
+    tracks: list[Track] = []
+    tracks_key: str | None = Field(default=None, description="S3 key of the tracks when too big for SQS")
+
+
+class FootageProgress(Message):
+    """Worker -> footage: how far a part has got, sent every few seconds while it runs."""
+
+    version: Literal[1] = 1
+    type: Literal["progress"] = "progress"
+    clip_id: str
+    part: int
+    frames_total: int
+    frames_done: int
+    faces_found: int

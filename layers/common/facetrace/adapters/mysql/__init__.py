@@ -8,6 +8,7 @@ from facetrace.adapters.mysql.cases import CaseRepository
 from facetrace.adapters.mysql.connection import Database, connect_url
 from facetrace.adapters.mysql.face_lookup import FaceLookupRepository
 from facetrace.adapters.mysql.faces import FaceRepository
+from facetrace.adapters.mysql.footage import FootageRepository
 from facetrace.adapters.mysql.photos import PhotoRepository
 from facetrace.adapters.mysql.reembed import ReembedRepository
 from facetrace.adapters.mysql.retention import RetentionRepository
@@ -18,9 +19,9 @@ from facetrace.adapters.mysql.subscriptions import SubscriptionRepository
 
 class MySQLStore(CaseRepository, PhotoRepository, FaceRepository, AlertRepository, FaceLookupRepository,
                  ShareRepository, AuditRepository, RetentionRepository, SubscriptionRepository,
-                 SearchRepository, ReembedRepository):
-    """Cases, photos, faces, matches, alerts, deliveries, shares, subscriptions, the audit trail and re-embedding
-    campaigns in one MySQL database."""
+                 SearchRepository, ReembedRepository, FootageRepository):
+    """Cases, photos, faces, matches, alerts, deliveries, shares, subscriptions, the audit trail, re-embedding
+    campaigns and footage in one MySQL database."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
