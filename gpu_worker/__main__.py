@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 
 from facetrace.adapters import aws
 from facetrace.config import Settings
+from gpu_worker.footage import FootageConfig, FootageRunner
 from gpu_worker.packs import load_pack
 from gpu_worker.worker import Worker, WorkerConfig
 
@@ -31,9 +32,14 @@ def build_worker(settings: Settings) -> Worker:
     if settings.previous_pack:
         previous = load_pack(settings.previous_pack, downloader=download, model_dir=settings.model_dir)
     config = WorkerConfig.from_settings(settings)
+    objects = aws.S3Objects(s3, settings.upload_bucket)
+    footage = None
+    if settings.footage_queue_url:  # parts of video clips, with the current pack (issue #14)
+        footage = FootageRunner(engine, objects, aws.SQSQueue(sqs, settings.footage_queue_url),
+                                FootageConfig.from_settings(settings))
     return Worker(
         engine, aws.SQSJobSource(sqs, settings.jobs_queue_url), aws.SQSQueue(sqs, settings.faces_queue_url),
-        aws.S3Objects(s3, settings.upload_bucket), config, previous=previous,
+        objects, config, previous=previous, footage=footage,
     )
 
 

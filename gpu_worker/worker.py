@@ -27,6 +27,7 @@ from facetrace.keys import results_key
 from facetrace.messages import Face, FacesResult, FailedStage, Job, PhotoKind
 from facetrace.ports import MessageSource, ObjectMissing, ObjectStore, Queue, ReceivedMessage
 from gpu_worker.engine import FaceEngine, to_message
+from gpu_worker.footage import FootageRunner
 from gpu_worker.heartbeat import Heartbeat
 from gpu_worker.image import ImageError, decode_image
 
@@ -82,8 +83,9 @@ class Worker:
     """Processes jobs in batches; holds no database credentials, only queues and the bucket."""
 
     def __init__(self, engine: FaceEngine, jobs: MessageSource, faces: Queue, objects: ObjectStore, config: WorkerConfig,
-                 previous: FaceEngine | None = None) -> None:
+                 previous: FaceEngine | None = None, footage: FootageRunner | None = None) -> None:
         self.engine, self.jobs, self.faces, self.objects, self.config = engine, jobs, faces, objects, config
+        self.footage = footage  # parts of video clips (gpu_worker/footage.py); None: left for a worker that has it
         if previous is not None and previous.model.name == engine.model.name:
             logger.warning("the previous pack is the current model; ignored", extra={"model": engine.model.name})
             previous = None
@@ -111,6 +113,12 @@ class Worker:
         """Receive one batch and process it; return how many jobs reached a result."""
         received = self.jobs.receive(self.config.batch_size, self.config.wait_s)
         items = [item for item in map(self._parse, received) if item is not None]
+        # A clip's part runs for minutes: the photos of the batch go first, then each part on its own.
+        clips = [i for i in items if i.job.kind is PhotoKind.FOOTAGE]
+        photos = [i for i in items if i.job.kind is not PhotoKind.FOOTAGE]
+        return self._photos(photos) + sum(self._clip(i) for i in clips)
+
+    def _photos(self, items: list[_Item]) -> int:
         if not items:
             return 0
         with Heartbeat(self.jobs, [i.received.receipt for i in items], self.config.visibility_s):
@@ -125,6 +133,20 @@ class Worker:
         if later:
             self.jobs.extend(later, RETRY_DELAY_S)
         return len(done)
+
+    def _clip(self, item: _Item) -> int:
+        receipt = item.received.receipt
+        if self.footage is None:
+            # Left for a worker that processes footage; after its last receive the dead-letter queue fails the part.
+            self.jobs.extend([receipt], RETRY_DELAY_S)
+            return 0
+        with Heartbeat(self.jobs, [receipt], self.config.visibility_s):
+            sent = self.footage.run(item.job, item.received.receive_count)
+        if sent:
+            self.jobs.delete([receipt])
+            return 1
+        self.jobs.extend([receipt], RETRY_DELAY_S)
+        return 0
 
     def _parse(self, received: ReceivedMessage) -> _Item | None:
         try:

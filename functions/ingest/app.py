@@ -1,4 +1,5 @@
-"""Ingest Lambda: S3 ObjectCreated under uploads/ -> check the upload, pin it, record it in MySQL, queue a face job."""
+"""Ingest Lambda: S3 ObjectCreated under uploads/ -> check the upload, pin it, record it in MySQL, queue a face job
+(or a clip's part jobs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from facetrace.config import Settings
+from facetrace.footage.ingest import ingest_footage, is_footage
 from facetrace.ingest import Upload, ingest_upload
 from facetrace.wiring import Wiring
 
@@ -26,7 +28,9 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     def handler(event: dict, context: Any) -> dict:
         s3_event = parse(event=event, model=S3Model)
         uploads = [Upload(unquote_plus(r.s3.object.key), r.s3.object.eTag) for r in s3_event.Records]
-        photos = [ingest_upload(upload, wiring.ingest()) for upload in uploads]
+        # Video clips (uploads/footage/...) are checked by the video library; photos as before.
+        photos = [ingest_footage(upload, wiring.footage_ingest()) if is_footage(upload.key)
+                  else ingest_upload(upload, wiring.ingest()) for upload in uploads]
         outcomes = [{"photo_id": p.id, "status": p.status.value, "reason": p.reason} for p in photos if p]
         for o in outcomes:
             metrics.add_metric(name=f"Photos{o['status'].title()}", unit=MetricUnit.Count, value=1)

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from facetrace.errors import StoreUnavailable
 from facetrace.ports import ObjectInfo, ObjectMissing, ReceivedMessage, UploadForm
 
+_CHUNK = 8 * 1024 * 1024
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4")
 
 
@@ -98,6 +99,52 @@ class S3Objects:
 
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    # Large objects (footage): streamed, copied server-side, uploaded in parts.
+    def download(self, key: str, path: str, etag: str | None = None) -> ObjectInfo | None:
+        """Stream the object to a file (bounded memory); None if it is gone or no longer the bytes of `etag`."""
+        args = {"Bucket": self.bucket, "Key": key, **({"IfMatch": f'"{etag.strip(chr(34))}"'} if etag else {})}
+        try:
+            obj = self._s3.get_object(**args)
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        except ClientError as exc:
+            if _code(exc) in ("PreconditionFailed", "412"):
+                return None
+            raise
+        size = 0
+        with open(path, "wb") as handle:
+            for chunk in obj["Body"].iter_chunks(_CHUNK):
+                handle.write(chunk)
+                size += len(chunk)
+        return ObjectInfo(size, obj.get("ContentType"), dict(obj.get("Metadata", {})))
+
+    def copy_once(self, source_key: str, key: str, etag: str | None, content_type: str,
+                  metadata: dict[str, str]) -> bool:
+        """Copy one version of an object to a key that does not exist yet; False when the key existed."""
+        if self.exists(key):
+            return False
+        extra = {"ContentType": content_type, "Metadata": metadata, "MetadataDirective": "REPLACE",
+                 **({"CopySourceIfMatch": f'"{etag.strip(chr(34))}"'} if etag else {})}
+        # Managed copy: one CopyObject up to 5 GB, UploadPartCopy beyond (S3 copies, nothing passes through here).
+        self._s3.copy({"Bucket": self.bucket, "Key": source_key}, self.bucket, key, ExtraArgs=extra)
+        return True
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """Begin a multipart upload of `key`; its upload id."""
+        return self._s3.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)["UploadId"]
+
+    def presign_part(self, key: str, upload_id: str, number: int, expires_in: int) -> str:
+        """A presigned PUT for one part of a multipart upload."""
+        return self._s3.generate_presigned_url(
+            "upload_part", Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": number},
+            ExpiresIn=expires_in)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Join the uploaded parts into the object (S3 then announces it as created)."""
+        self._s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]})
 
 
 class SQSQueue:
