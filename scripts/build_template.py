@@ -32,13 +32,15 @@ DEAD_LETTER_QUEUES = (
      "Dead-lettered jobs"),
     ("Faces", "faces-dlq", "face results the match function failed on 3 times", "Face results were dead-lettered",
      "Dead-lettered face results"),
+    ("Footage", "footage-dlq", "clip parts' results the footage function failed on 3 times",
+     "Footage results were dead-lettered (their clips failed)", "Dead-lettered footage results"),
     ("Alerts", "alerts-dlq", "alert notifications notify failed on 3 times, and those SNS could not deliver",
      "Alert notifications were dead-lettered (families/agencies not notified)", "Dead-lettered alert notifications"),
     ("Deliveries", "deliveries-dlq", "delivery reports the deliveries function failed on 3 times",
      "Delivery reports could not be stored (the audit of notifications is incomplete)",
      "Dead-lettered delivery reports"),
 )
-FUNCTIONS = ("Ingest", "Api", "Match", "Notify", "Deliveries", "DeadLetter", "Migrate", "Admin", "Onboard")
+FUNCTIONS = ("Ingest", "Api", "Match", "Footage", "Notify", "Deliveries", "DeadLetter", "Migrate", "Admin", "Onboard")
 
 DEAD_LETTER_QUEUE = """\
   # {Prefix}DeadLetterQueue: {what}.

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from facetrace.config import Settings
+from facetrace.footage.retention import purge_footage
 from facetrace.onboarding import AgencyRequest, record_invitations, register_agency
 from facetrace.retention import purge_due
 from facetrace.telemetry import count_erased
@@ -61,8 +62,9 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], Any]:
         report = purge_due(wiring.store, wiring.objects, wiring.settings.retention_days, PURGE_BATCH,
                            lambda: context.get_remaining_time_in_millis() / 1000)
         count_erased(report.references, report.sightings)
+        clips = purge_footage(wiring.store, wiring.objects, wiring.settings.retention_days, limit=PURGE_BATCH)
         return {"erased_references": report.references, "erased_sightings": report.sightings,
-                "complete": report.complete}
+                "erased_footage": clips, "complete": report.complete and clips < PURGE_BATCH}
 
     @logger.inject_lambda_context
     def handler(event: dict, context: Any) -> Any:

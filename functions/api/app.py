@@ -36,6 +36,8 @@ from facetrace.receipt import Receipt, UnknownReceipt, receipt_status
 from facetrace.review import AlertDetail, AlertListing, AlertQuery, AlreadyDecided, ReviewRequest
 from facetrace.photo_search import SearchResult, SearchTicket, search_result, start_search
 from facetrace.subscription import NewSubscription, Subscription
+from facetrace.footage import tickets, views
+from facetrace.footage.clip import Camera
 from facetrace.upload import ContentType, SightingDetails, UploadTicket
 from facetrace.wiring import Wiring
 
@@ -203,6 +205,11 @@ SECURITY_SCHEMES = {"agencyToken": APIKey(
     name="Authorization", in_=APIKeyIn.header,
     description="An agency user's Cognito ID token, as it is (no 'Bearer ' prefix); it must carry the "
                 "custom:agency_id claim of a registered agency. Locally: 'Dev <agency id>'.")}
+# Footage (issue #14): a registered camera asks for its tickets with its own key.
+SECURITY_SCHEMES["cameraKey"] = APIKey(
+    name="X-Camera-Key", in_=APIKeyIn.header,
+    description="The key a camera got when its agency registered it (POST /cameras), shown once.")
+CAMERA_SECURITY = [{"cameraKey": []}]
 AGENCY_SECURITY = [{"agencyToken": []}]
 PUBLIC = [{}]  # an empty requirement: no credentials (the citizen routes)
 
@@ -451,8 +458,106 @@ def make_app(wiring: Wiring) -> APIGatewayRestResolver:
         subscription.delete_subscription(wiring.store, viewer(), str(subscription_id))
         return Response(204, content_types.APPLICATION_JSON, None)
 
+    _footage_routes(app, wiring, viewer)
     _summaries(app)
     return app
+
+
+def _footage_routes(app: APIGatewayRestResolver, wiring: Wiring, viewer: Callable[[], Viewer]) -> None:
+    """Footage (issue #14): clip tickets for agencies and cameras, camera registration, a clip's progress and
+    appearances, an alert's stretch of video."""
+    app.exception_handler(tickets.CameraRefused)(lambda e: _error(401, "unknown camera or wrong key"))
+    app.exception_handler(tickets.FootageTooLarge)(lambda e: _error(422, "invalid request", [
+        FieldError(field="size_bytes", location="body", rule=str(e))]))
+
+    def camera_key() -> str | None:
+        return app.current_event.get_header_value("X-Camera-Key", case_sensitive=False)
+
+    def camera_answers(status: int, description: str, *errors: int) -> dict[int, dict]:
+        answers = _answers(status, description, *errors, 401)
+        answers[401] = {**answers[401], "description": "unknown camera, or a wrong or revoked key"}
+        return answers
+
+    @app.post("/footage/upload", description="Upload a video clip (MP4/MOV/MKV with H.264/H.265, or MJPEG): say "
+              "its size, when the recording started and where. A clip up to the POST limit gets one presigned POST "
+              "(as photos do); a larger one a presigned PUT per part, then POST /footage/{clip_id}/complete. "
+              "Audited (footage.uploaded); follow it at GET /footage/{clip_id}.",
+              responses=_answers(201, "the clip's id and how to upload it", *BODY, *AGENCY, 503))
+    def footage_upload(body: tickets.FootageRequest) -> Response[tickets.FootageTicket]:
+        """Issue an upload ticket for a clip."""
+        ticket = tickets.agency_upload(wiring.store, viewer(), body, wiring.footage_uploads)
+        return Response(201, content_types.APPLICATION_JSON, ticket)
+
+    @app.post("/footage/<clip_id>/complete", description="Finish a multipart upload with each part's ETag; the "
+              "clip is then checked and searched.", responses=_answers(200, "the upload is complete", *BODY,
+                                                                        *AGENCY, 404, 503))
+    def footage_complete(clip_id: UUID, body: tickets.CompleteRequest) -> dict:
+        """Complete a clip's multipart upload."""
+        tickets.complete_upload(wiring.store, viewer().agency_id, str(clip_id), body, wiring.objects)
+        return {"clip_id": str(clip_id), "status": "uploaded"}
+
+    @app.get("/footage/<clip_id>", description="A clip of the agency's: status (pending, received while it is "
+             "searched, processed, rejected or failed with the reason), progress (parts and frames done of all, "
+             "faces found) and each appearance of a person with its time range and the alerts the agency may see. "
+             "Audited (footage.viewed).", responses=_answers(200, "the clip", 422, *AGENCY, 404, 503))
+    def footage_status(clip_id: UUID) -> views.ClipView:
+        """Follow a clip."""
+        return views.clip_view(wiring.store, viewer(), str(clip_id))
+
+    @app.get("/alerts/<alert_id>/footage", description="For an alert raised by an appearance in a clip: a "
+             "presigned link to the clip, where to start playing (a few seconds before the appearance), its time "
+             "range and the face's box along the way. The viewing is audited (footage.viewed) before the link is "
+             "made; an alert from a photo is 404.", responses=_answers(200, "the clip stretch", 422, *AGENCY, 404, 503))
+    def alert_footage(alert_id: UUID) -> views.AlertFootage:
+        """Play an alert's appearance."""
+        return views.alert_footage(wiring.store, wiring.objects, wiring.settings.photo_url_ttl_s, viewer(),
+                                   str(alert_id))
+
+    @app.post("/cameras", description="Register a camera (name, place): its id and key, shown once. The camera "
+              "asks for tickets at /cameras/{camera_id}/footage and /frames with the key as X-Camera-Key; its "
+              "clips land under uploads/footage/<camera>/. Audited (camera.registered).",
+              responses=_answers(201, "the camera and its key", *BODY, *AGENCY, 503))
+    def add_camera(body: tickets.NewCamera) -> Response[tickets.CameraCredentials]:
+        """Register a camera."""
+        return Response(201, content_types.APPLICATION_JSON, tickets.register_camera(wiring.store, viewer(), body))
+
+    @app.get("/cameras", description="The agency's cameras (never another agency's), with revoked ones.",
+             responses=_answers(200, "the agency's cameras", *AGENCY, 503))
+    def cameras() -> list[Camera]:
+        """List the agency's cameras."""
+        return tickets.list_cameras(wiring.store, viewer())
+
+    @app.delete("/cameras/<camera_id>", description="Revoke a camera's key (audited); it gets no ticket after.",
+                responses=_answers(204, "revoked", 422, *AGENCY, 404, 503))
+    def revoke_camera(camera_id: UUID) -> Response[None]:
+        """Revoke a camera."""
+        tickets.revoke_camera(wiring.store, viewer(), str(camera_id))
+        return Response(204, content_types.APPLICATION_JSON, None)
+
+    @app.post("/cameras/<camera_id>/footage", security=CAMERA_SECURITY, description="A camera asks to upload a clip "
+              "(its place is the camera's): the same ticket as POST /footage/upload, under its own prefix.",
+              responses=camera_answers(201, "the clip's id and how to upload it", *BODY, 503))
+    def camera_footage(camera_id: UUID, body: tickets.CameraFootageRequest) -> Response[tickets.FootageTicket]:
+        """Issue a clip ticket to a camera."""
+        ticket = tickets.camera_upload(wiring.store, str(camera_id), camera_key(), body, wiring.footage_uploads)
+        return Response(201, content_types.APPLICATION_JSON, ticket)
+
+    @app.post("/cameras/<camera_id>/footage/<clip_id>/complete", security=CAMERA_SECURITY,
+              description="A camera finishes a multipart upload.",
+              responses=camera_answers(200, "the upload is complete", *BODY, 404, 503))
+    def camera_complete(camera_id: UUID, clip_id: UUID, body: tickets.CompleteRequest) -> dict:
+        """Complete a camera's multipart upload."""
+        cam = tickets.camera(wiring.store, str(camera_id), camera_key())
+        tickets.complete_upload(wiring.store, cam.id, str(clip_id), body, wiring.objects)
+        return {"clip_id": str(clip_id), "status": "uploaded"}
+
+    @app.post("/cameras/<camera_id>/frames", security=CAMERA_SECURITY, description="A camera asks to upload one "
+              "still frame: a sighting at the camera's place and the frame's time (the receipt id follows it)."
+              + UPLOAD_FORM, responses=camera_answers(201, "the upload form and receipt id", *BODY, 503))
+    def camera_frame(camera_id: UUID, body: tickets.CameraFrameRequest) -> Response[UploadTicket]:
+        """Issue a still-frame ticket to a camera."""
+        ticket = tickets.camera_frame(wiring.store, str(camera_id), camera_key(), body, wiring.uploads)
+        return Response(201, content_types.APPLICATION_JSON, ticket)
 
 
 def _summaries(app: APIGatewayRestResolver) -> None:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
 from facetrace.config import Settings
 from facetrace.deadletter import record_dead_letter, sweep_stuck_photos
+from facetrace.footage.deadletter import dead_footage
 from facetrace.reembed import sweep_stuck_items
 from facetrace.telemetry import count_failed_photos
 from facetrace.wiring import Wiring
@@ -24,9 +25,12 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], dict]:
     processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
     settings = wiring.settings
 
+    def footage(body: str, stage: str) -> bool:
+        return dead_footage(body, stage, wiring.store, wiring.footage_queue, settings.max_receives)
+
     def record_handler(record: SqsRecordModel) -> None:
         queue = record.eventSourceARN.rsplit(":", 1)[-1]
-        outcome = record_dead_letter(record.body, queue, wiring.store, settings.max_receives)
+        outcome = record_dead_letter(record.body, queue, wiring.store, settings.max_receives, footage)
         count_failed_photos(stage for _, stage in outcome.failed)
 
     @logger.inject_lambda_context

@@ -291,6 +291,9 @@ VALID_BODIES = {
     ("POST", "/cases/{case_id}/photos"): {}, ("POST", "/searches"): {},
     ("POST", "/alerts/{alert_id}/review"): {"decision": "confirmed"},
     ("POST", "/subscriptions"): {"channel": "email", "address": "x@police.example"},
+    ("POST", "/footage/upload"): {"size_bytes": 1000, "started_at": "2024-01-01T00:00:00Z"},
+    ("POST", "/footage/{clip_id}/complete"): {"upload_id": "x", "parts": [{"part_number": 1, "etag": "e"}]},
+    ("POST", "/cameras"): {"name": "Gate 3", "place": "Main station"},
 }
 AGENCY_ROUTES = [r for r in template_routes() if not r.public]
 

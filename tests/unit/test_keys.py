@@ -116,7 +116,7 @@ def test_ingest_is_triggered_by_the_inbox_and_alone_writes_the_pinned_prefixes()
 
 
 def test_the_worker_writes_results_and_match_writes_gallery_snapshots():
-    from facetrace.keys import GALLERY, RESULTS
+    from facetrace.keys import GALLERY, WORKER_WRITES
 
     template = _template()
     match_puts = {p for s in _statements("MatchFunction") if s["Action"] == "s3:PutObject" for p in _bucket_arns(s["Resource"])}
@@ -124,4 +124,4 @@ def test_the_worker_writes_results_and_match_writes_gallery_snapshots():
     task_role = template["Resources"]["WorkerTaskRole"]["Properties"]["Policies"]
     worker_puts = {p for pol in task_role for s in pol["PolicyDocument"]["Statement"] if s["Action"] == "s3:PutObject"
                    for p in _bucket_arns(s["Resource"])}
-    assert worker_puts == {f"{RESULTS}*"}
+    assert worker_puts == {f"{prefix}*" for prefix in WORKER_WRITES}

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Collection, Iterator, Protocol
+from typing import Any, Callable, Collection, Iterator, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -27,7 +27,8 @@ from facetrace.keys import UPLOADS, parse_key, parse_upload_key
 logger = Logger(child=True)
 
 # The queue a dead-letter queue serves -> the stage that gave up on its messages.
-STAGES = {"ingest": "ingest", "jobs": "faces", "faces": "match", "alerts": "notify", "deliveries": "deliveries"}
+STAGES = {"ingest": "ingest", "jobs": "faces", "faces": "match", "alerts": "notify", "deliveries": "deliveries",
+          "footage": "match"}
 STAGE_NAMES = {"ingest": "checking the upload", "faces": "face detection", "match": "matching",
                "notify": "notification", "deliveries": "recording a delivery", "pipeline": "the pipeline"}
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -54,14 +55,18 @@ class DeadLetterOutcome:
     reembed: list[str] = field(default_factory=list)  # photos whose re-embedding item failed
 
 
-def record_dead_letter(body: str, queue_name: str, store: DeadLetterStore, attempts: int = 3) -> DeadLetterOutcome:
-    """Give the photos (or alert) a dead message names a final state; unreadable messages are only logged."""
+def record_dead_letter(body: str, queue_name: str, store: DeadLetterStore, attempts: int = 3,
+                       footage: Callable[[str, str], bool] | None = None) -> DeadLetterOutcome:
+    """Give the photos (or alert) a dead message names a final state; unreadable messages are only logged.
+    `footage(body, stage)` gives a clip's part its own final state, and says whether the message was one."""
     stage = stage_of(queue_name)
     outcome = DeadLetterOutcome(stage)
     if stage == "deliveries":
         _record_again(body, store)
     elif stage == "notify":
         outcome.alerts = _undelivered(body, store, attempts)
+    elif footage is not None and footage(body, stage):
+        return outcome  # a clip's part (facetrace/footage/deadletter.py): the clip's final state follows from it
     else:
         jobs = list(dict.fromkeys(_reembed_jobs(_loads(body))))
         outcome.reembed = _fail_reembeds(jobs, stage, store, attempts)

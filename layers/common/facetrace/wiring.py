@@ -13,7 +13,12 @@ from facetrace.config import Settings
 from facetrace.gallery.cache import GalleryCache
 from facetrace.image_check import Limits
 from facetrace.ingest import IngestDeps
-from facetrace.match import MatchDeps
+from facetrace.footage.clip import FootageLimits
+from facetrace.footage.ingest import FootageIngestDeps
+from facetrace.footage.results import FootageDeps
+from facetrace.footage.tickets import FootageUploads
+from facetrace.match import MatchDeps, Thresholds
+from facetrace.messages import ModelInfo
 from facetrace.notify import NotifyDeps
 from facetrace.reembed import ReembedDeps
 from facetrace.review import ReviewDeps
@@ -92,6 +97,44 @@ class Wiring:
             deliveries=aws.SQSQueue(self._client("sqs"), s.deliveries_queue_url),
             once=self.once, sender=s.sender_email, portal_url=s.portal_url,
         )
+
+    # ------------------------------------------------------------------ footage (issue #14)
+    @cached_property
+    def footage_limits(self) -> FootageLimits:
+        """What ingest accepts of a clip."""
+        s = self.settings
+        return FootageLimits(max_bytes=s.footage_max_bytes, max_duration_s=s.footage_max_duration_s,
+                             max_pixels=s.footage_max_pixels, max_fps=s.footage_max_fps)
+
+    def footage_ingest(self) -> FootageIngestDeps:
+        """Dependencies of the ingest function for clips (the video library is loaded only here)."""
+        from facetrace.adapters.video import PyAVProbe
+
+        s = self.settings
+        jobs = aws.SQSQueue(self._client("sqs"), s.jobs_queue_url)
+        return FootageIngestDeps(self.objects, self.store, jobs, s.upload_bucket, self.footage_limits, PyAVProbe(),
+                                 s.footage_part_s)
+
+    @cached_property
+    def footage_uploads(self) -> FootageUploads:
+        """The clip tickets the API issues (presigned POST or multipart)."""
+        s = self.settings
+        return FootageUploads(self.objects, s.footage_max_bytes, s.footage_post_max_bytes, s.footage_upload_part_bytes,
+                              max(s.upload_url_ttl_s, 3600))
+
+    @cached_property
+    def footage_queue(self) -> aws.SQSQueue:
+        """Worker and dead letters -> the footage function."""
+        return aws.SQSQueue(self._client("sqs"), self.settings.footage_queue_url)
+
+    def footage(self) -> FootageDeps:
+        """Dependencies of the footage function: the store, the bucket and matching's dependencies."""
+        s = self.settings
+
+        def thresholds(model: ModelInfo) -> Thresholds:
+            return Thresholds.of(model, s.default_match_threshold, s.default_alert_threshold)
+
+        return FootageDeps(self.store, self.objects, self.match(), thresholds, s.upload_bucket, s.footage_join_gap_s)
 
     def onboarding(self) -> tuple[AdminFunctionRegistry, CognitoDirectory]:
         """The onboard function's registry (the admin function) and directory (the agency user pool)."""

@@ -91,9 +91,10 @@ def test_event_wiring(template):
     # AND the SQS consumers are the ones the pipeline describes: every dead-letter queue is read
     assert sorted((fn, q) for fn, q, _ in sqs_events(template)) == [
         ("DeadLetterFunction", "AlertsDeadLetterQueue"), ("DeadLetterFunction", "DeliveriesDeadLetterQueue"),
-        ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "IngestDeadLetterQueue"),
+        ("DeadLetterFunction", "FacesDeadLetterQueue"), ("DeadLetterFunction", "FootageDeadLetterQueue"),
+        ("DeadLetterFunction", "IngestDeadLetterQueue"),
         ("DeadLetterFunction", "JobsDeadLetterQueue"), ("DeliveriesFunction", "DeliveriesQueue"),
-        ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue")]
+        ("FootageFunction", "FootageQueue"), ("MatchFunction", "FacesQueue"), ("NotifyFunction", "AlertsQueue")]
     # AND the alerts topic reaches the alerts queue raw, with a queue policy letting it
     sub = res["AlertsTopicSubscription"]["Properties"]
     assert sub["Protocol"] == "sqs" and sub["RawMessageDelivery"] is True
@@ -117,6 +118,13 @@ def test_event_wiring(template):
     assert res["DatabaseMigration"]["Properties"]["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
 
 
+# Footage (issue #14): the agency's routes, and the cameras' (public at the gateway: the function checks the key).
+CAMERA_ROUTES = {("POST", "/cameras/{camera_id}/footage"), ("POST", "/cameras/{camera_id}/footage/{clip_id}/complete"),
+                 ("POST", "/cameras/{camera_id}/frames")}
+FOOTAGE_ROUTES = {("POST", "/footage/upload"), ("POST", "/footage/{clip_id}/complete"), ("GET", "/footage/{clip_id}"),
+                  ("GET", "/alerts/{alert_id}/footage"), ("POST", "/cameras"), ("GET", "/cameras"),
+                  ("DELETE", "/cameras/{camera_id}")} | CAMERA_ROUTES
+
 def test_api_routes_public_and_agency(template):
     # GIVEN the API function's events
     events = template["Resources"]["ApiFunction"]["Properties"]["Events"].values()
@@ -131,9 +139,9 @@ def test_api_routes_public_and_agency(template):
                            ("POST", "/subscriptions"), ("DELETE", "/subscriptions/{subscription_id}"), ("POST", "/searches"),
                            ("GET", "/searches/{search_id}"), ("GET", "/me"), ("GET", "/cases"),
                            ("GET", "/cases/{case_id}/near-misses"),
-                           ("GET", "/cases/{case_id}/near-misses/{sighting_face_id}")}
+                           ("GET", "/cases/{case_id}/near-misses/{sighting_face_id}")} | FOOTAGE_ROUTES
     public = {route for route, props in routes.items() if props.get("Auth", {}).get("Authorizer") == "NONE"}
-    assert public == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")}
+    assert public == {("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")} | CAMERA_ROUTES
     api = template["Resources"]["FaceTraceApi"]["Properties"]
     assert api["Auth"]["Authorizers"][api["Auth"]["DefaultAuthorizer"]]["UserPoolArn"] == {
         "Fn::GetAtt": ["AgencyUserPool", "Arn"]}

@@ -119,7 +119,7 @@ def test_local_stack_can_resolve_the_real_function_environment(template):
     params["SenderEmail"] = "alerts@example.org"
     context = {
         "AWS::StackName": "facetrace-local", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-        **params, "JobsQueue": "http://moto/jobs", "FacesQueue": "http://moto/faces",
+        **params, "JobsQueue": "http://moto/jobs", "FacesQueue": "http://moto/faces", "FootageQueue": "http://moto/footage",
         "AlertsTopic": "arn:aws:sns:us-east-1:123456789012:facetrace-local-alerts",
         "SmsTopic": "arn:aws:sns:us-east-1:123456789012:facetrace-local-sms",
         "DeliveriesQueue": "http://moto/deliveries", "IdempotencyTable": "facetrace-local-idempotency",

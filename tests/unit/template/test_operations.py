@@ -21,7 +21,8 @@ def test_the_purge_runs_daily_inside_the_vpc_and_may_delete_only_photos(template
     # AND in the bucket it may only delete, and only the photos erasure deletes
     [erase] = _statements(admin)
     assert erase["Action"] == "s3:DeleteObject"
-    assert [r["Fn::Sub"].rsplit("}", 1)[1] for r in erase["Resource"]] == ["/sightings/*", "/references/*"]
+    assert [r["Fn::Sub"].rsplit("}", 1)[1] for r in erase["Resource"]] == ["/sightings/*", "/references/*",
+                                                                           "/footage/*", "/stills/*"]
 
 
 def test_a_day_without_a_purge_alarms(template):

@@ -41,8 +41,9 @@ def test_worker_task_role_is_limited_to_its_queues_and_bucket(template):
     assert set(granted) == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                             "sqs:SendMessage", "s3:GetObject", "s3:PutObject"}
     assert granted["sqs:ReceiveMessage"] == [{"Fn::GetAtt": ["JobsQueue", "Arn"]}]
-    assert granted["sqs:SendMessage"] == [{"Fn::GetAtt": ["FacesQueue", "Arn"]}]
-    assert granted["s3:PutObject"] == [{"Fn::Sub": "${UploadBucket.Arn}/results/*"}]
+    assert granted["sqs:SendMessage"] == [{"Fn::GetAtt": ["FacesQueue", "Arn"]}, {"Fn::GetAtt": ["FootageQueue", "Arn"]}]
+    assert granted["s3:PutObject"] == [{"Fn::Sub": "${UploadBucket.Arn}/results/*"},
+                                       {"Fn::Sub": "${UploadBucket.Arn}/stills/*"}]
 
 
 def test_database_is_private_encrypted_and_backed_up(template):

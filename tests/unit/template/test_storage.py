@@ -152,4 +152,4 @@ def test_upload_bucket_expires_sightings_and_results(template):
         assert rules[prefix]["ExpirationInDays"] == {"Ref": "RetentionDays"}
     # AND a search photo never outlives a day (match deletes it once searched; this is the backstop)
     assert rules["searches/"]["ExpirationInDays"] == 1
-    assert props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"] == ["POST"]
+    assert props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"] == ["POST", "PUT"]  # PUT: a clip's parts
