@@ -471,7 +471,7 @@ def _footage_routes(app: APIGatewayRestResolver, wiring: Wiring, viewer: Callabl
         FieldError(field="size_bytes", location="body", rule=str(e))]))
 
     def camera_key() -> str | None:
-        return app.current_event.get_header_value("X-Camera-Key", case_sensitive=False)
+        return app.current_event.headers.get("X-Camera-Key")  # case-insensitive in powertools v3
 
     def camera_answers(status: int, description: str, *errors: int) -> dict[int, dict]:
         answers = _answers(status, description, *errors, 401)
