@@ -39,8 +39,8 @@ def test_shipped_code_imports_nothing_that_is_not_shipped(folder):
 
 def test_only_adapters_and_wiring_import_the_drivers():
     # GIVEN the shared package WHEN its imports are read THEN boto3/botocore/pymysql stay in adapters (and wiring
-    # builds them); no domain module imports a driver or onnxruntime
-    drivers = {"boto3", "botocore", "pymysql", "onnxruntime"}
+    # builds them); no domain module imports a driver, onnxruntime or PyAV
+    drivers = {"boto3", "botocore", "pymysql", "onnxruntime", "av"}  # av: the video library (issue #14)
     domain = {f: sorted(n & drivers) for f, n in _imports(REPO / "layers/common/facetrace").items()
               if n & drivers and "/adapters/" not in f}
     assert domain == {}
