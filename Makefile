@@ -11,11 +11,12 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
 
 
-.PHONY: demo serve test test-python lint-template lint-dockerfile build-template install browser clean help
+.PHONY: demo demo-footage serve test test-python lint-template lint-dockerfile build-template install browser clean help
 
 help:
 	@echo "make demo   - install, bring up the local stack, enrol a case, upload a sighting, print the alert"
 	@echo "make serve  - the demo, then the stack and the portal stay up until Ctrl-C"
+	@echo "make demo-footage - the same stack: a clip uploaded, followed, and an alert per appearance"
 	@echo "make test   - install, then unit + integration + end-to-end tests, the template lint and sam build"
 
 $(STAMP): pyproject.toml
@@ -30,6 +31,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(DEMO_ENV) $(PY) -m devstack.demo
+
+# Footage (issue #14): a clip uploaded, its progress followed, one alert per appearance.
+demo-footage: $(STAMP)
+	$(DEMO_ENV) $(PY) -m devstack.footage_demo
 
 # The demo, then the whole stack stays up (portal included) until Ctrl-C.
 serve: $(STAMP)

@@ -80,7 +80,7 @@ def people(lfw: Path | None, count: int) -> list[Path]:
 
 
 def make_clip(path: Path, args, photos: list[Path]) -> Path:
-    from tests.clips import Walker, encode_clip
+    from devstack.clips import Walker, encode_clip
 
     width, height = map(int, args.size.split("x"))
     cross = 6.0  # seconds each person takes to cross the frame
