@@ -73,3 +73,20 @@ def test_layer_built_by_sam_holds_no_development_or_evaluation_code():
     package = {p.name for p in (LAYER_BUILD / "facetrace").iterdir()}
     assert not package & {"local", "cli.py", "score_norm.py"}
     assert "ingest.py" in package and "adapters" in package  # and it is the real package
+
+
+def _megabytes(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
+
+
+def test_every_function_with_its_layer_fits_lambdas_unzipped_limit():
+    # GIVEN what `sam build` made for each function, and the layer they all share
+    build = LAYER_BUILD.parents[1]
+    if not LAYER_BUILD.is_dir():
+        pytest.skip("no sam build output: `make build-template` (run first by `make test`) creates it")
+    layer = _megabytes(LAYER_BUILD)
+    functions = [d for d in build.iterdir() if d.is_dir() and d.name.endswith("Function")]
+    # THEN each one, with the layer, stays under Lambda's 250 MiB unzipped limit (ingest, with PyAV, is the
+    # largest; a margin keeps a dependency update from breaking a deploy)
+    sizes = {d.name: round(_megabytes(d) + layer, 1) for d in functions}
+    assert functions and all(size < 240 for size in sizes.values()), sizes
