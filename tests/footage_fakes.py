@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from facetrace.alert import Alert, AlertStatus
-from facetrace.footage.clip import (Appearance, Camera, Clip, ClipPart, PartOutcome, PartStatus, StoredTrack,
-                                    VideoFacts)
+from facetrace.footage.clip import (Appearance, Camera, Clip, ClipPart, ListedClip, PartOutcome, PartStatus,
+                                    StoredTrack, VideoFacts)
 from facetrace.messages import FootagePart
 from facetrace.ports import ObjectInfo
 from tests.fakes import FakeObjects, MemoryStore, etag_of
@@ -52,6 +52,17 @@ class FootageMemoryStore(MemoryStore):
 
     def get_clip(self, clip_id: str) -> Clip | None:
         return self.clips.get(clip_id)
+
+    def clips_of(self, agency_id: str, before: tuple[datetime, str] | None, limit: int) -> list[ListedClip]:
+        mine = [c for c in self.clips.values() if c.agency_id == agency_id
+                and (before is None or (c.created_at, c.id) < before)]
+        listed = []
+        for clip in sorted(mine, key=lambda c: (c.created_at, c.id), reverse=True)[:limit]:
+            photo = self.photos.get(clip.id)
+            listed.append(ListedClip(**clip.model_dump(), status=photo.status.value if photo else None,
+                                     reason=photo.reason if photo else None,
+                                     appearances=sum(a.clip_id == clip.id for a in self.appearances.values())))
+        return listed
 
     def set_clip_facts(self, clip_id: str, facts: VideoFacts, parts: Sequence[FootagePart]) -> None:
         self.clips[clip_id] = self.clips[clip_id].model_copy(update=dict(

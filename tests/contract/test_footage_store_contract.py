@@ -170,3 +170,42 @@ def test_footage_expires_unless_an_appearance_is_confirmed_and_erasure_drops_its
     assert erased.erased_at == NOW and erased.place is None and erased.lat is None
     assert any_store.tracks_of(plain.id) == [] and len(any_store.tracks_of(kept.id)) == 1
     assert any_store.expired_footage(later, 10) == []
+
+
+def test_an_agencys_clips_are_listed_newest_first_with_status_and_appearances(any_store, agency_id):
+    # GIVEN three clips of the agency a minute apart (the oldest not uploaded yet, the middle one with an
+    # appearance, the newest its camera's), and one of another agency
+    other = fakes.agency("Harbour Police", "duty@harbour.example")
+    any_store.add_agency(other)
+    clips = []
+    for n, camera in enumerate([None, None, str(uuid.uuid4())]):
+        clip_id = str(uuid.uuid4())
+        clip = Clip(id=clip_id, agency_id=agency_id, camera_id=camera, s3_key=footage_key(camera or agency_id, clip_id),
+                    started_at=NOW - timedelta(hours=1), place=f"Platform {n}", content_type="video/mp4",
+                    created_at=NOW + timedelta(minutes=n))
+        any_store.add_clip(clip)
+        if n:
+            any_store.add_photo(Photo(id=clip.id, kind=PhotoKind.FOOTAGE, s3_key=clip.s3_key,
+                                      status=PhotoStatus.PROCESSED if n == 1 else PhotoStatus.REJECTED,
+                                      reason=None if n == 1 else "not a video"))
+        clips.append(clip)
+    _clip(any_store, other.id)
+    sighting = fakes.photo(PhotoKind.SIGHTING, status=PhotoStatus.PROCESSED)
+    any_store.add_photo(sighting)
+    any_store.add_appearance(Appearance(clip_id=clips[1].id, number=0, sighting_id=sighting.id, model_name=MODEL.name,
+                                        start_s=1, end_s=3, best_s=2, tracks=[(0, 0)], box=(1, 2, 3, 4)))
+    # WHEN they are listed
+    listed = any_store.clips_of(agency_id, None, 10)
+    # THEN newest first, only the agency's, each the clip as stored with its upload's status and reason (none
+    # before the upload) and how many appearances it has
+    assert [c.id for c in listed] == [c.id for c in clips[::-1]]
+    assert [(c.status, c.reason, c.appearances) for c in listed] == [
+        ("rejected", "not a video", 0), ("processed", None, 1), (None, None, 0)]
+    assert [c.model_dump(exclude={"status", "reason", "appearances"}) for c in listed] == [
+        c.model_dump() for c in clips[::-1]]
+    # AND a page holds at most `limit` clips, those after the cursor's (created_at, id) only
+    assert [c.id for c in any_store.clips_of(agency_id, None, 1)] == [clips[2].id]
+    assert [c.id for c in any_store.clips_of(agency_id, (clips[2].created_at, clips[2].id), 1)] == [clips[1].id]
+    assert [c.id for c in any_store.clips_of(agency_id, (clips[1].created_at, clips[1].id), 10)] == [clips[0].id]
+    assert any_store.clips_of(agency_id, (clips[0].created_at, clips[0].id), 10) == []
+    assert any_store.clips_of(str(uuid.uuid4()), None, 10) == []

@@ -129,6 +129,14 @@ class Clip(BaseModel):
     erased_at: datetime | None = None
 
 
+class ListedClip(Clip):
+    """A clip as its agency's list shows it: the clip, its upload's status and reason, and how many appearances."""
+
+    status: str | None = Field(default=None, description="the upload's status; None while no upload has arrived")
+    reason: str | None = None
+    appearances: int = 0
+
+
 class PartStatus(str, Enum):
     QUEUED = "queued"
     DONE = "done"
@@ -209,6 +217,10 @@ class FootageStore(Protocol):
 
     def add_clip(self, clip: Clip) -> None: ...
     def get_clip(self, clip_id: str) -> Clip | None: ...
+
+    def clips_of(self, agency_id: str, before: tuple[datetime, str] | None, limit: int) -> list[ListedClip]:
+        """The agency's clips (its cameras' too), newest first (created_at, then id), those before `before` only."""
+        ...
 
     def set_clip_facts(self, clip_id: str, facts: VideoFacts, parts: Sequence[FootagePart]) -> None:
         """Record the header's facts and the clip's parts (queued); idempotent."""

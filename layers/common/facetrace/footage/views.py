@@ -1,9 +1,13 @@
-"""What an agency sees of footage: a clip's status, progress and appearances (its own clips), and for an alert
-raised by an appearance, the stretch of video to play (anyone who may see the alert). Both are audited."""
+"""What an agency sees of footage: its clips, newest first; a clip's status, progress and appearances (its own
+clips), and for an alert raised by an appearance, the stretch of video to play (anyone who may see the alert).
+Both of the latter are audited; the list shows no video and is not."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import base64
+import binascii
+import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Protocol, Sequence
 
 from pydantic import BaseModel, Field
@@ -11,7 +15,8 @@ from pydantic import BaseModel, Field
 from facetrace.access import NotVisible, Viewer, can_see
 from facetrace.alert import Alert
 from facetrace.audit import AuditAction, record
-from facetrace.footage.clip import Appearance, Clip, ClipPart, FootageStore, PartStatus
+from facetrace.casework import InvalidCursor
+from facetrace.footage.clip import Appearance, Clip, ClipPart, FootageStore, ListedClip, PartStatus
 from facetrace.ports import ObjectStore
 from facetrace.review import ReviewStore, visible_alert
 
@@ -61,6 +66,30 @@ class ClipView(BaseModel):
     appearances: list[AppearanceView] = Field(default_factory=list)
 
 
+class ClipListing(BaseModel):
+    """One clip in the agency's list: when and where it was recorded, by whom, its status and appearances."""
+
+    clip_id: str
+    status: str = Field(description="pending (no upload yet), received (being searched), processed, rejected, "
+                        "duplicate or failed")
+    reason: str | None = None
+    camera_id: str | None = Field(default=None, description="the camera that uploaded it; null: the agency itself")
+    started_at: datetime
+    place: str | None = None
+    content_type: str
+    duration_s: float | None = None
+    appearances: int = Field(0, description="appearances of a person found in it so far")
+    uploaded_at: datetime = Field(description="when its upload ticket was issued (the list's order)")
+    erased: bool = Field(False, description="the video was erased after retention")
+
+
+class ClipPage(BaseModel):
+    """One page of the agency's clips, newest first."""
+
+    clips: list[ClipListing]
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; null on the last")
+
+
 class AlertFootage(BaseModel):
     """The stretch of a clip an alert's appearance is in: play `clip_url` from `play_from_s`; the face is at
     `path` (t, x1, y1, x2, y2 in the clip's pixels) between start_s and end_s."""
@@ -87,6 +116,37 @@ class ViewStore(FootageStore, ReviewStore, Protocol):
     def alerts_of_sightings(self, sighting_ids: Sequence[str]) -> list[Alert]:
         """Every alert of these sightings."""
         ...
+
+
+def list_clips(store: FootageStore, viewer: Viewer, cursor: str | None, limit: int) -> ClipPage:
+    """A page of the viewer's agency's clips (its cameras' too), newest first, and the cursor of the next."""
+    before = _decode_cursor(cursor) if cursor else None
+    # One more than asked: whether it exists says if there is a next page.
+    found = store.clips_of(viewer.agency_id, before, limit + 1)
+    page = found[:limit]
+    return ClipPage(clips=[_listing(c) for c in page],
+                    next_cursor=_encode_cursor(page[-1]) if len(found) > limit else None)
+
+
+def _listing(clip: ListedClip) -> ClipListing:
+    return ClipListing(clip_id=clip.id, status=clip.status or "pending", reason=clip.reason, camera_id=clip.camera_id,
+                       started_at=clip.started_at, place=clip.place, content_type=clip.content_type,
+                       duration_s=clip.duration_s, appearances=clip.appearances, uploaded_at=clip.created_at,
+                       erased=clip.erased_at is not None)
+
+
+def _encode_cursor(clip: Clip) -> str:
+    raw = f"{clip.created_at.astimezone(timezone.utc).isoformat()}|{clip.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, clip_id = raw.split("|")
+        return datetime.fromisoformat(at), str(uuid.UUID(clip_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("must be a next_cursor this API returned") from None
 
 
 def clip_view(store: ViewStore, viewer: Viewer, clip_id: str) -> ClipView:

@@ -10,8 +10,8 @@ from facetrace.adapters.mysql._time import from_db, to_db
 from facetrace.adapters.mysql.alerts import _COLUMNS as _ALERT, _alert
 from facetrace.adapters.mysql.connection import Database
 from facetrace.alert import Alert
-from facetrace.footage.clip import (Appearance, Camera, Clip, ClipPart, PartOutcome, PartStatus, StoredTrack,
-                                    VideoFacts)
+from facetrace.footage.clip import (Appearance, Camera, Clip, ClipPart, ListedClip, PartOutcome, PartStatus,
+                                    StoredTrack, VideoFacts)
 from facetrace.messages import FootagePart, ModelInfo, Track
 
 _CAMERA = ("id", "agency_id", "name", "place", "lat", "lon", "key_hash", "created_at", "revoked_at")
@@ -65,6 +65,18 @@ class FootageRepository:
     def get_clip(self, clip_id: str) -> Clip | None:
         rows = self._db.query(f"SELECT {', '.join(_CLIP)} FROM footage WHERE id = %s", (clip_id,))
         return Clip(**_times(rows[0])) if rows else None
+
+    def clips_of(self, agency_id: str, before: tuple[datetime, str] | None, limit: int) -> list[ListedClip]:
+        where, args = ["f.agency_id = %s"], [agency_id]
+        if before is not None:
+            where.append("(f.created_at < %s OR (f.created_at = %s AND f.id < %s))")
+            args += [to_db(before[0]), to_db(before[0]), before[1]]
+        columns = ", ".join(f"f.{c}" for c in _CLIP)
+        rows = self._db.query(
+            f"SELECT {columns}, p.status, p.reason, (SELECT COUNT(*) FROM footage_appearances a WHERE a.clip_id = f.id)"
+            f" AS appearances FROM footage f LEFT JOIN photos p ON p.id = f.id WHERE {' AND '.join(where)}"
+            " ORDER BY f.created_at DESC, f.id DESC LIMIT %s", (*args, limit))
+        return [ListedClip(**_times(r)) for r in rows]
 
     def set_clip_facts(self, clip_id: str, facts: VideoFacts, parts: Sequence[FootagePart]) -> None:
         with self._db.transaction():
