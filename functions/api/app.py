@@ -496,6 +496,15 @@ def _footage_routes(app: APIGatewayRestResolver, wiring: Wiring, viewer: Callabl
         tickets.complete_upload(wiring.store, viewer().agency_id, str(clip_id), body, wiring.objects)
         return {"clip_id": str(clip_id), "status": "uploaded"}
 
+    @app.get("/footage", description="The agency's clips, its cameras' included (never another agency's), newest "
+             "first, a page at a time: each with its status, when and where it was recorded and how many appearances "
+             "were found. Pass the answer's `next_cursor` as `cursor` for the next page.",
+             responses=_answers(200, "a page of clips", 422, *AGENCY, 503))
+    def list_footage(cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+                     limit: Annotated[int, Query(ge=1, le=100, description="clips per page")] = 25) -> views.ClipPage:
+        """List the agency's clips."""
+        return views.list_clips(wiring.store, viewer(), cursor, limit)
+
     @app.get("/footage/<clip_id>", description="A clip of the agency's: status (pending, received while it is "
              "searched, processed, rejected or failed with the reason), progress (parts and frames done of all, "
              "faces found) and each appearance of a person with its time range and the alerts the agency may see. "

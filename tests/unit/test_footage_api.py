@@ -3,6 +3,7 @@ progress for its own agency only, an alert's stretch of video; each viewing audi
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -134,3 +135,54 @@ def test_an_alert_from_footage_plays_from_before_the_appearance_and_a_photos_ale
     plain = store.add_alert(Alert(id=str(uuid.uuid4()), case_id=case.id, sighting_id=photo.id, sighting_face_id=3,
                                   reference_face_id=2, score=0.6, model_name="m", created_at=datetime.now(timezone.utc)))
     assert api.call("GET", f"/alerts/{plain.id}/footage", owner)[0] == 404
+
+
+def test_the_clip_list_is_the_agencys_own_newest_first_a_page_at_a_time(world):
+    wiring, api, owner, other = world
+    store = wiring.store
+    # GIVEN three clips of the agency (one uploaded and processed with an appearance, one from its camera) and one
+    # of another agency
+    ids = [api.call("POST", "/footage/upload", owner, {"size_bytes": 2_000, "started_at": STARTED,
+                                                       "place": f"Quai {n}"})[1]["clip_id"] for n in range(2)]
+    _, registered = api.call("POST", "/cameras", owner, {"name": "Gate 3", "place": "Main station, gate 3"})
+    status, _, data = api.gateway.handle(
+        "POST", f"/cameras/{registered['camera']['id']}/footage",
+        {"Content-Type": "application/json", "X-Camera-Key": registered["key"]},
+        b'{"size_bytes": 5000, "started_at": "2025-03-01T09:00:00Z"}')
+    assert status == 201
+    ids.append(json.loads(data)["clip_id"])
+    api.call("POST", "/footage/upload", other, {"size_bytes": 2_000, "started_at": STARTED})
+    first = ids[0]
+    store.add_photo(Photo(id=first, kind=PhotoKind.FOOTAGE, s3_key=store.get_clip(first).s3_key,
+                          status=PhotoStatus.PROCESSED))
+    sighting = fakes.photo(PhotoKind.SIGHTING, status=PhotoStatus.PROCESSED)
+    store.add_photo(sighting)
+    store.add_appearance(Appearance(clip_id=first, number=0, sighting_id=sighting.id, model_name="m", start_s=1.0,
+                                    end_s=3.0, best_s=2.0, tracks=[(0, 0)], box=(1, 2, 3, 4)))
+    audited = len(store.audit)
+    # WHEN the agency lists its clips two at a time
+    status, page = api.call("GET", "/footage?limit=2", owner)
+    assert status == 200 and page["next_cursor"]
+    status, rest = api.call("GET", f"/footage?limit=2&cursor={page['next_cursor']}", owner)
+    # THEN it gets its own three, newest first, each with its status, place, source and appearances, then no cursor
+    listed = page["clips"] + rest["clips"]
+    assert status == 200 and rest["next_cursor"] is None
+    assert [c["clip_id"] for c in listed] == ids[::-1]
+    camera_clip, second, processed = listed
+    assert (camera_clip["camera_id"], camera_clip["place"], camera_clip["status"]) == (
+        registered["camera"]["id"], "Main station, gate 3", "pending")
+    assert (second["camera_id"], second["place"], second["appearances"]) == (None, "Quai 1", 0)
+    assert (processed["status"], processed["appearances"], processed["erased"]) == ("processed", 1, False)
+    assert processed["started_at"].startswith("2025-03-01T08:00:00") and processed["uploaded_at"]
+    # AND listing shows no video, so it is not audited; the other agency sees only its own clip
+    assert len(store.audit) == audited
+    assert len(api.call("GET", "/footage", other)[1]["clips"]) == 1
+
+
+def test_the_clip_list_refuses_a_cursor_it_did_not_give_and_a_limit_out_of_range(world):
+    _, api, owner, _ = world
+    status, body = api.call("GET", "/footage?cursor=not-a-cursor", owner)
+    assert status == 422 and body["errors"][0]["field"] == "cursor"
+    assert api.call("GET", "/footage?limit=0", owner)[0] == 422
+    assert api.call("GET", "/footage?limit=101", owner)[0] == 422
+    assert api.call("GET", "/footage")[0] == 401

@@ -121,7 +121,8 @@ def test_event_wiring(template):
 # Footage (issue #14): the agency's routes, and the cameras' (public at the gateway: the function checks the key).
 CAMERA_ROUTES = {("POST", "/cameras/{camera_id}/footage"), ("POST", "/cameras/{camera_id}/footage/{clip_id}/complete"),
                  ("POST", "/cameras/{camera_id}/frames")}
-FOOTAGE_ROUTES = {("POST", "/footage/upload"), ("POST", "/footage/{clip_id}/complete"), ("GET", "/footage/{clip_id}"),
+FOOTAGE_ROUTES = {("POST", "/footage/upload"), ("POST", "/footage/{clip_id}/complete"), ("GET", "/footage"),
+                  ("GET", "/footage/{clip_id}"),
                   ("GET", "/alerts/{alert_id}/footage"), ("POST", "/cameras"), ("GET", "/cameras"),
                   ("DELETE", "/cameras/{camera_id}")} | CAMERA_ROUTES
 
