@@ -81,6 +81,93 @@ function photoType(file) {
            heif: "image/heif", avif: "image/avif" }[ext] || "image/jpeg";
 }
 
+// --- footage: clip types, multipart uploads, times within a clip
+const VIDEO_TYPES = { mp4: "video/mp4", m4v: "video/mp4", mov: "video/quicktime", qt: "video/quicktime",
+                      mkv: "video/x-matroska", avi: "video/x-msvideo", mjpeg: "video/x-motion-jpeg",
+                      mjpg: "video/x-motion-jpeg" };
+const PARALLEL_PARTS = 3; // parts in flight at once
+const PART_ATTEMPTS = 3; // tries per part before the upload gives up
+
+// The content type the API accepts for a clip file, from its name first (browsers often know no type for .mkv or
+// .mjpeg, or call .avi "video/avi"); null when it is none of MP4, MOV, MKV, AVI or MJPEG.
+function videoType(file) {
+  const ext = (file.name.split(".").pop() || "").toLowerCase();
+  if (VIDEO_TYPES[ext]) return VIDEO_TYPES[ext];
+  return Object.values(VIDEO_TYPES).includes(file.type) ? file.type : null;
+}
+
+// PUT a large file to S3 with a multipart ticket: part i is the bytes [i * part_bytes, (i + 1) * part_bytes),
+// PUT to part_urls[i]. Each answer's ETag (the bucket's CORS rule exposes it) is what completing the upload needs.
+// onBytes(sent, total) follows the bytes sent. Resolves to [{part_number, etag}], in order.
+async function uploadParts(ticket, file, onBytes) {
+  const size = ticket.part_bytes;
+  const count = ticket.part_urls.length;
+  if (Math.ceil(file.size / size) !== count) throw new Error("The upload ticket does not fit this file; choose it again.");
+  const sent = new Array(count).fill(0);
+  const parts = new Array(count);
+  const report = () => onBytes && onBytes(sent.reduce((a, b) => a + b, 0), file.size);
+  let next = 0;
+  async function sender() {
+    while (next < count) {
+      const i = next++;
+      const blob = file.slice(i * size, Math.min(file.size, (i + 1) * size));
+      const etag = await putPart(ticket.part_urls[i], blob, (n) => { sent[i] = n; report(); });
+      parts[i] = { part_number: i + 1, etag };
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, count) }, sender));
+  return parts;
+}
+
+// PUT one part (retried on a network error or a 5xx); resolves to the ETag S3 answered.
+function putPart(url, blob, onLoaded, attempt = 1) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", url);
+    xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onLoaded(e.loaded); });
+    const retry = (why) => {
+      onLoaded(0);
+      if (attempt < PART_ATTEMPTS) putPart(url, blob, onLoaded, attempt + 1).then(resolve, reject);
+      else reject(new Error(why));
+    };
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        const etag = xhr.getResponseHeader("ETag");
+        if (!etag) {
+          reject(new Error("The storage did not show the part's ETag: its CORS rule must expose the ETag header."));
+          return;
+        }
+        onLoaded(blob.size);
+        resolve(etag);
+      } else if (xhr.status >= 500) {
+        retry(`A part of the upload was refused (${xhr.status}); retry.`);
+      } else {
+        reject(new Error(`A part of the upload was refused (${xhr.status}).`));
+      }
+    });
+    xhr.addEventListener("error", () => retry("The upload failed: check the connection and retry."));
+    xhr.send(blob);
+  });
+}
+
+// Seconds into a clip as m:ss.s (or h:mm:ss.s).
+function clipTime(seconds) {
+  const s = Math.round(Math.max(0, seconds) * 10) / 10; // 59.96 is 1:00.0, not 0:60.0
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  const rest = (s % 60).toFixed(1).padStart(4, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}
+
+// A wall-clock range: the date and time it starts, and the time it ends.
+function timeRange(fromIso, untilIso) {
+  const from = new Date(fromIso), until = new Date(untilIso);
+  return `${from.toLocaleString()} to ${until.toLocaleTimeString()}`;
+}
+
+function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
 function setProgress(bar, percent) {
   bar.value = percent;
   bar.textContent = percent + "%";
