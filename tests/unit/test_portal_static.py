@@ -64,8 +64,13 @@ def test_every_form_field_has_a_label():
 
 def test_the_pages_the_issue_names_exist_and_agency_pages_share_the_sign_in():
     names = {p.name for p in _pages()}
+    footage = ("footage-upload.html", "footage.html", "footage-list.html", "cameras.html")  # issue #14
     assert {"index.html", "citizen.html", "agency.html", "alert.html", "cases.html", "case.html", "search.html",
-            "subscriptions.html", "signin.html"} <= names
-    for name in ("agency.html", "alert.html", "cases.html", "case.html", "search.html", "subscriptions.html"):
+            "subscriptions.html", "signin.html", *footage} <= names
+    agency_pages = ("agency.html", "alert.html", "cases.html", "case.html", "search.html", "subscriptions.html", *footage)
+    for name in agency_pages:
         html = (portal.portal_dir() / name).read_text()
         assert 'src="auth.js"' in html and 'id="banner"' in html and 'id="signin-section"' in html, name
+        # AND every agency page's navigation reaches the footage pages
+        for target in ("footage-list.html", "footage-upload.html", "cameras.html"):
+            assert f'<li><a href="{target}"' in html, (name, target)
