@@ -22,10 +22,13 @@ def scene():
 AGENCY_ROUTES = [r for r in template_routes() if not r.public]
 
 
-def test_the_template_has_exactly_two_public_routes():
-    # GIVEN / WHEN the API function's routes are read  THEN only the citizen routes are public
+def test_only_the_citizen_and_camera_routes_are_public():
+    # GIVEN / WHEN the API function's routes are read  THEN only the citizen routes and the cameras' own upload
+    # routes are public at the gateway (a camera has no Cognito user: its key is checked in the function, and a
+    # wrong or revoked key gets 401: tests/unit/test_footage_api.py)
     assert {(r.method, r.path) for r in template_routes() if r.public} == {
-        ("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}")}
+        ("POST", "/sightings/upload"), ("GET", "/receipts/{photo_id}"), ("POST", "/cameras/{camera_id}/frames"),
+        ("POST", "/cameras/{camera_id}/footage"), ("POST", "/cameras/{camera_id}/footage/{clip_id}/complete")}
     assert len(AGENCY_ROUTES) >= 11
 
 

@@ -21,6 +21,7 @@ from functions.admin.app import make_handler as admin_handler
 from functions.onboard.app import make_handler as onboard_handler
 from tests import fakes
 from tests.api import FakeWiring
+from tests.footage_fakes import FootageMemoryStore
 from tests.events import context
 
 REGION = "us-east-1"
@@ -47,7 +48,7 @@ class Cloud:
     """The admin function over in-memory fakes, a moto user pool like the template's, and the onboard function."""
 
     def __init__(self) -> None:
-        self.admin_wiring = FakeWiring()
+        self.admin_wiring = FakeWiring(store=FootageMemoryStore())  # the daily purge erases footage too
         self.store = self.admin_wiring.store
         self.admin = admin_handler(self.admin_wiring)
         self.cognito = boto3.client("cognito-idp", region_name=REGION)
@@ -168,12 +169,12 @@ def test_the_daily_schedule_erases_what_is_due_and_reports_it(cloud, monkeypatch
     scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
     report = cloud.admin(scheduled, context("admin"))
     # THEN every due photo is erased (object, contact, place) in batches, the recent one is kept, and it says so
-    assert report == {"erased_references": 1, "erased_sightings": 5, "complete": True}
+    assert report == {"erased_references": 1, "erased_sightings": 5, "erased_footage": 0, "complete": True}
     assert all(store.get_photo(p.id).erased_at and store.get_photo(p.id).place is None for p in old)
     assert set(wiring.objects.objects) == {recent.s3_key}
     # AND an operator's "purge now" finds nothing more to do
     assert cloud.admin({"command": "purge"}, context("admin")) == {
-        "erased_references": 0, "erased_sightings": 0, "complete": True}
+        "erased_references": 0, "erased_sightings": 0, "erased_footage": 0, "complete": True}
 
 
 def test_a_purge_out_of_time_stops_between_batches_and_says_it_is_incomplete(cloud, monkeypatch):
@@ -185,4 +186,4 @@ def test_a_purge_out_of_time_stops_between_batches_and_says_it_is_incomplete(clo
     short.get_remaining_time_in_millis = lambda: 30_000
     # WHEN it runs  THEN one batch is erased and the report says the next run goes on
     report = cloud.admin({"command": "purge"}, short)
-    assert report == {"erased_references": 0, "erased_sightings": 2, "complete": False}
+    assert report == {"erased_references": 0, "erased_sightings": 2, "erased_footage": 0, "complete": False}
