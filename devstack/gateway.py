@@ -50,6 +50,9 @@ class LocalGateway:
 
     def __init__(self, routes: list[Route], invoke: Callable[[dict], dict]) -> None:
         self.routes, self.invoke = routes, invoke
+        # One API handler stands for one Lambda container, which serves one request at a time (the resolver
+        # keeps the request in hand on itself); HTTP is still served in threads, static files included.
+        self._one_at_a_time = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -79,7 +82,8 @@ class LocalGateway:
                 return 401, {"Content-Type": "application/json"}, b'{"message":"Unauthorized"}'
             event = _event(method, parts, route, params, headers, body, claims)
             try:
-                response = self.invoke(event)
+                with self._one_at_a_time:
+                    response = self.invoke(event)
             except Exception:
                 # API Gateway answers 502 when the integration crashes; the function has logged why.
                 logger.exception("API function failed", extra={"path": parts.path})

@@ -116,3 +116,38 @@ def test_routes_come_from_the_functions_api_events():
     # WHEN the routes are read THEN the Authorizer NONE one is public and the other protected
     assert routes_from_template(function) == [Route("POST", "/sightings/upload", True),
                                               Route("GET", "/cases/{case_id}", False)]
+
+
+def test_the_api_function_serves_one_request_at_a_time_as_a_lambda_container_does():
+    # GIVEN an API function that notices when it is entered while already busy
+    import threading
+    import time
+
+    import requests
+
+    busy, overlaps = threading.Lock(), []
+
+    def api(event: dict) -> dict:
+        if not busy.acquire(blocking=False):
+            overlaps.append(event["path"])
+            return {"statusCode": 500, "body": "{}"}
+        try:
+            time.sleep(0.02)
+            return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+        finally:
+            busy.release()
+
+    gw = LocalGateway(ROUTES, api).start()
+    try:
+        # WHEN a browser sends many requests at once
+        results: list[int] = []
+        threads = [threading.Thread(target=lambda i=i: results.append(
+            requests.get(f"{gw.url}/receipts/{uuid.uuid4()}", timeout=10).status_code)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        gw.stop()
+    # THEN every one was answered, none while another was in the function
+    assert results == [200] * 12 and overlaps == []
