@@ -9,7 +9,6 @@ last). A frame that crashes the engine on its own is skipped and counted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import time
@@ -21,6 +20,7 @@ import numpy as np
 from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
+from facetrace.footage.clip import file_sha256
 from facetrace.config import Settings
 from facetrace.keys import results_key, still_key
 from facetrace.messages import FailedStage, FootageProgress, Job, Track, TracksResult
@@ -33,7 +33,6 @@ logger = Logger(child=True)
 
 _TRACKS = TypeAdapter(list[Track])
 STILL_QUALITY = 90
-CHUNK = 8 * 1024 * 1024
 
 
 class ClipObjects(ObjectStore, Protocol):
@@ -117,7 +116,7 @@ class FootageRunner:
         if info is None:
             part.stage, part.error = "fetch", "the clip was removed from storage before it could be processed"
             return False
-        if part.job.sha256 and _sha256(path) != part.job.sha256:
+        if part.job.sha256 and file_sha256(path) != part.job.sha256:
             part.stage, part.error = "fetch", "the stored clip is not the one that was checked (SHA-256 differs)"
             return False
         return True
@@ -224,10 +223,3 @@ def _jpeg(picture: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, STILL_QUALITY])
     return data.tobytes() if ok else b""
 
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

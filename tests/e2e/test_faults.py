@@ -6,7 +6,6 @@ Each test asserts the final state of every photo it made, and that no alert is l
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import time
@@ -32,16 +31,6 @@ pytestmark = pytest.mark.e2e
 
 DLQS = ("IngestDeadLetterQueue", "JobsDeadLetterQueue", "FacesDeadLetterQueue", "AlertsDeadLetterQueue",
         "DeliveriesDeadLetterQueue", "DeadLetterParkingQueue")
-
-
-@pytest.fixture(scope="module")
-def people(test_data) -> dict[str, list[Path]]:
-    folder = test_data / "fixtures" / "people"
-    photos: dict[str, list[Path]] = {}
-    with open(folder / "labels.csv") as handle:
-        for row in csv.DictReader(handle):
-            photos.setdefault(row["person"], []).append(folder / row["file"])
-    return photos
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -43,16 +42,6 @@ def default_system(mysql_server, test_models):
                          stack_name="facetrace-default").start()
     yield system
     system.stop()
-
-
-@pytest.fixture(scope="module")
-def people(test_data) -> dict[str, list[Path]]:
-    folder = test_data / "fixtures" / "people"
-    photos: dict[str, list[Path]] = {}
-    with open(folder / "labels.csv") as handle:
-        for row in csv.DictReader(handle):
-            photos.setdefault(row["person"], []).append(folder / row["file"])
-    return photos
 
 
 @pytest.fixture

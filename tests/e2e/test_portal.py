@@ -6,7 +6,6 @@ Cognito's hosted sign-in (code + PKCE) is driven against a stand-in identity pro
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import json
 import os
@@ -32,14 +31,6 @@ SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def people(test_data) -> dict[str, list[Path]]:
-    folder = test_data / "fixtures" / "people"
-    with open(folder / "labels.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    return {p: [folder / r["file"] for r in rows if r["person"] == p] for p in {r["person"] for r in rows}}
 
 
 @pytest.fixture(scope="module")

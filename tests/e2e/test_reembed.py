@@ -4,7 +4,6 @@ the new model alone; each sighting alerts and e-mails once whichever model finds
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from pathlib import Path
@@ -35,16 +34,6 @@ def onnx_pack(test_models, tmp_path_factory) -> str:
     for name in ("scrfd_500m_bnkps.onnx", "mobilefacenet_bgr.onnx"):
         (pack / name).symlink_to(test_models / name)
     return str(pack)
-
-
-@pytest.fixture(scope="module")
-def people(test_data) -> dict[str, list[Path]]:
-    folder = test_data / "fixtures" / "people"
-    photos: dict[str, list[Path]] = {}
-    with open(folder / "labels.csv") as handle:
-        for row in csv.DictReader(handle):
-            photos.setdefault(row["person"], []).append(folder / row["file"])
-    return photos
 
 
 @pytest.fixture(scope="module")

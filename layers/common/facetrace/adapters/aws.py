@@ -56,17 +56,23 @@ class S3Objects:
             return None
 
     def read(self, key: str, etag: str | None = None) -> tuple[bytes, ObjectInfo] | None:
+        obj = self._get_if_match(key, etag)
+        if obj is None:
+            return None
+        body = obj["Body"].read()
+        return body, ObjectInfo(len(body), obj.get("ContentType"), dict(obj.get("Metadata", {})))
+
+    def _get_if_match(self, key: str, etag: str | None) -> dict | None:
+        """The GetObject answer, or None if the object is gone or (given an ETag) no longer those bytes."""
         args = {"Bucket": self.bucket, "Key": key, **({"IfMatch": f'"{etag.strip(chr(34))}"'} if etag else {})}
         try:
-            obj = self._s3.get_object(**args)
+            return self._s3.get_object(**args)
         except self._s3.exceptions.NoSuchKey:
             return None
         except ClientError as exc:
             if _code(exc) in ("PreconditionFailed", "412"):
                 return None
             raise
-        body = obj["Body"].read()
-        return body, ObjectInfo(len(body), obj.get("ContentType"), dict(obj.get("Metadata", {})))
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
@@ -103,15 +109,9 @@ class S3Objects:
     # Large objects (footage): streamed, copied server-side, uploaded in parts.
     def download(self, key: str, path: str, etag: str | None = None) -> ObjectInfo | None:
         """Stream the object to a file (bounded memory); None if it is gone or no longer the bytes of `etag`."""
-        args = {"Bucket": self.bucket, "Key": key, **({"IfMatch": f'"{etag.strip(chr(34))}"'} if etag else {})}
-        try:
-            obj = self._s3.get_object(**args)
-        except self._s3.exceptions.NoSuchKey:
+        obj = self._get_if_match(key, etag)
+        if obj is None:
             return None
-        except ClientError as exc:
-            if _code(exc) in ("PreconditionFailed", "412"):
-                return None
-            raise
         size = 0
         with open(path, "wb") as handle:
             for chunk in obj["Body"].iter_chunks(_CHUNK):

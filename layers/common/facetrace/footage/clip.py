@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import math
 from datetime import datetime
 from enum import Enum
@@ -255,3 +257,12 @@ class FootageStore(Protocol):
         """Delete the clip's tracks, clear its place; mark it erased (its appearances' sightings are erased as
         sightings)."""
         ...
+
+
+def file_sha256(path: str, chunk: int = 8 * 1024 * 1024) -> str:
+    """The SHA-256 of a file, read a chunk at a time (a clip never fits in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -9,7 +9,6 @@ when the ticket is issued, and an upload nobody issued is rejected.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from facetrace.footage.clip import (Clip, FootageLimits, FootageStore, VideoFacts, VideoRejected, check_size,
-                                   plan_parts)
+                                   file_sha256, plan_parts)
 from facetrace.ingest import DUPLICATE_REASON, IngestStore, SECOND_WRITE, Upload
 from facetrace.keys import UPLOADS, footage_owner, parse_upload_key
 from facetrace.messages import FootagePart, Job, PhotoKind
@@ -30,7 +29,6 @@ logger = Logger(child=True)
 
 NO_TICKET = "no upload ticket was issued for this clip"
 ETAG_META = "upload-etag"  # the pinned copy's note of which upload it was copied from
-CHUNK = 8 * 1024 * 1024
 
 
 class FootageObjects(ObjectStore, Protocol):
@@ -104,7 +102,7 @@ def ingest_footage(upload: Upload, deps: FootageIngestDeps) -> Photo | None:
 
 def _inspect(upload: Upload, clip: Clip | None, owner: str, clip_id: str, path: str, info: ObjectInfo,
              deps: FootageIngestDeps) -> tuple[Photo, VideoFacts | None]:
-    sha256 = _sha256(path)
+    sha256 = file_sha256(path)
     base = dict(id=clip_id, kind=PhotoKind.FOOTAGE, s3_key=upload.key.removeprefix(UPLOADS), size_bytes=info.size,
                 content_type=info.content_type, sha256=sha256)
     if clip is not None:
@@ -120,13 +118,6 @@ def _inspect(upload: Upload, clip: Clip | None, owner: str, clip_id: str, path: 
                   dedup_key=f"footage:{sha256}")
     return photo, facts
 
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _record(photo: Photo, facts: VideoFacts | None, upload: Upload, deps: FootageIngestDeps) -> Photo:
