@@ -59,6 +59,7 @@ def run(system: LocalSystem, workdir: Path) -> tuple[bool, str]:
     system.store.add_agency(agency)
     officer = AgencyUser(system.gateway.url, agency.id)
     say(None, f"Web portal: {system.gateway.url}/portal/ (agency page: sign in with agency id {agency.id})")
+    say(None, f"Outbox (e-mails and text messages sent): {system.gateway.url}/outbox")
     case = officer.open_case(person_name="Alex Example", age=34, sex="F", last_seen_place="Central Station",
                              last_seen_at="2026-11-20T18:30:00Z", notes="demo case")
     photo_ids = [officer.add_reference_photo(case["id"], path) for path in references]
@@ -122,6 +123,7 @@ def serving_notes(gateway_url: str, db_url: str, agency_id: str | None) -> str:
     demo = f" (the demo agency: {agency_id})" if agency_id else ""
     return (f"\nThe portal stays up at {gateway_url}/portal/ ; press Ctrl-C to stop (the database is then dropped).\n"
             f"  Agency pages: {gateway_url}/portal/agency.html, sign in with an agency id{demo}.\n"
+            f"  Outbox (the e-mails and text messages sent): {gateway_url}/outbox\n"
             f"  Database: {db_url}\n"
             f"  Register another agency, then sign in with the id it prints:\n"
             f"    .venv/bin/facetrace agency-add --name 'Harbour Police' --email duty@harbour.example --db-url '{db_url}'\n"

@@ -48,8 +48,11 @@ class LocalGateway:
     """Serves the API function on 127.0.0.1 with the template's routes and a development authorizer,
     and the web portal's static files under /portal/."""
 
-    def __init__(self, routes: list[Route], invoke: Callable[[dict], dict]) -> None:
+    def __init__(self, routes: list[Route], invoke: Callable[[dict], dict],
+                 pages: dict[str, Callable[[], bytes]] | None = None, portal_config: dict | None = None) -> None:
         self.routes, self.invoke = routes, invoke
+        # Development pages beside the API (e.g. the local outbox): path -> HTML, made afresh on each GET.
+        self.pages, self.portal_config = pages or {}, portal_config or {}
         # One API handler stands for one Lambda container, which serves one request at a time (the resolver
         # keeps the request in hand on itself); HTTP is still served in threads, static files included.
         self._one_at_a_time = threading.Lock()
@@ -70,9 +73,12 @@ class LocalGateway:
         parts = urlsplit(raw_path)
         if method == "GET":
             # The portal shares the API's origin, so its calls need no CORS.
-            static = portal.serve(parts.path, self.url)
+            static = portal.serve(parts.path, self.url, self.portal_config)
             if static is not None:
                 return static
+            page = self.pages.get(parts.path.rstrip("/"))
+            if page is not None:
+                return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}, page()
         for route in self.routes:
             params = route.match(method, parts.path)
             if params is None:

@@ -16,19 +16,19 @@ def portal_dir() -> Path:
     return Path(os.environ.get("FACETRACE_PORTAL_DIR") or DEFAULT_DIR)
 
 
-def config_js(api_url: str) -> bytes:
+def config_js(api_url: str, extra: dict | None = None) -> bytes:
     """The portal's config.js: in AWS it is written at deploy time with the API URL and Cognito sign-in."""
-    config = {"apiUrl": api_url, "auth": "dev"}  # "dev": the agency id becomes an `Authorization: Dev <id>` token
+    config = {"apiUrl": api_url, "auth": "dev", **(extra or {})}  # "dev": the agency id is an `Authorization: Dev <id>` token
     return f"window.FACETRACE_CONFIG = {json.dumps(config)};\n".encode()
 
 
-def serve(path: str, api_url: str) -> tuple[int, dict, bytes] | None:
+def serve(path: str, api_url: str, config: dict | None = None) -> tuple[int, dict, bytes] | None:
     """The response for a GET under /portal/, or None when the path is not the portal's."""
     if path != PREFIX and not path.startswith(PREFIX + "/"):
         return None
     relative = path[len(PREFIX):].lstrip("/") or "index.html"
     if relative == "config.js":
-        return 200, _headers("application/javascript"), config_js(api_url)
+        return 200, _headers("application/javascript"), config_js(api_url, config)
     root = portal_dir().resolve()
     file = (root / relative).resolve()
     # Never serve anything outside portal/ (e.g. /portal/../README.md).

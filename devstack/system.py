@@ -12,9 +12,9 @@ from aws_lambda_powertools import Logger
 
 from facetrace.adapters.mysql import MySQLStore
 from facetrace.db.migrate import migrate
-from devstack import database
+from devstack import database, outbox
 from devstack.gateway import LocalGateway, routes_from_template
-from devstack.inbox import SentEmail, sent_emails
+from devstack.inbox import SentEmail, SentText, sent_emails, sent_texts
 from devstack.runtime import LocalRuntime
 from devstack.stack import LocalStack, container_env
 
@@ -43,7 +43,10 @@ class LocalSystem:
         self.stack = LocalStack(stack_name=self.stack_name).start()
         api = self.stack.resources("AWS::Serverless::Function")["ApiFunction"]
         # The gateway first: its address is the portal's, which the functions need (alert e-mails link to it).
-        self.gateway = LocalGateway(routes_from_template(api), lambda e: self.runtime.invoke("ApiFunction", e))
+        retention = self.stack.function_env("ApiFunction").get("FACETRACE_RETENTION_DAYS")
+        self.gateway = LocalGateway(routes_from_template(api), lambda e: self.runtime.invoke("ApiFunction", e),
+                                    pages={outbox.PATH: lambda: outbox.page(self.emails(), self.texts())},
+                                    portal_config={"retentionDays": int(retention)} if retention else None)
         self.runtime = LocalRuntime(self.stack, self.db_url, portal_url=f"{self.gateway.url}/portal")
         self.worker = self._build_worker()
         self.gateway.start()
@@ -115,6 +118,10 @@ class LocalSystem:
     def emails(self) -> list[SentEmail]:
         """E-mails SES accepted so far."""
         return sent_emails(self.stack.region)
+
+    def texts(self) -> list[SentText]:
+        """Text messages SNS accepted so far (direct and through SMS topics)."""
+        return sent_texts(self.stack.region)
 
 
 def _until(stop: threading.Event, step: Callable[[], int]) -> None:

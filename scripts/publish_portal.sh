@@ -30,9 +30,11 @@ SIGN_IN_URL="$(output AgencySignInUrl)"
 BUCKET="$(output PortalBucketName)"
 DISTRIBUTION="$(output PortalDistributionId)"
 PORTAL_URL="$(output PortalUrl)"
+RETENTION_DAYS="$(output RetentionDays)"
 
 # The values go into JavaScript unescaped: accept only what the template can produce.
 [[ "$API_URL" =~ ^https://[A-Za-z0-9.-]+(/[A-Za-z0-9_-]+)*$ ]] || { echo "publish_portal: odd ApiUrl: $API_URL" >&2; exit 1; }
+[[ "$RETENTION_DAYS" =~ ^[0-9]+$ ]] || { echo "publish_portal: odd RetentionDays: $RETENTION_DAYS" >&2; exit 1; }
 [[ "$CLIENT_ID" =~ ^[A-Za-z0-9]+$ ]] || { echo "publish_portal: odd AgencyUserPoolClientId: $CLIENT_ID" >&2; exit 1; }
 [[ "$SIGN_IN_URL" =~ ^https://[a-z0-9-]+\.auth\.[a-z0-9-]+\.amazoncognito\.com$ ]] \
   || { echo "publish_portal: odd AgencySignInUrl: $SIGN_IN_URL" >&2; exit 1; }
@@ -42,8 +44,8 @@ trap 'rm -rf "$STAGING"' EXIT
 cp -R "$ROOT/portal/." "$STAGING/"
 # Same shape as the local gateway's (devstack/portal.py), with Cognito's hosted sign-in (code + PKCE; the
 # pool client sends the browser back to <PortalUrl>/signin.html).
-printf 'window.FACETRACE_CONFIG = {"apiUrl": "%s", "auth": "cognito", "userPoolClientId": "%s", "signInUrl": "%s"};\n' \
-  "$API_URL" "$CLIENT_ID" "$SIGN_IN_URL" > "$STAGING/config.js"
+printf 'window.FACETRACE_CONFIG = {"apiUrl": "%s", "auth": "cognito", "userPoolClientId": "%s", "signInUrl": "%s", "retentionDays": %s};\n' \
+  "$API_URL" "$CLIENT_ID" "$SIGN_IN_URL" "$RETENTION_DAYS" > "$STAGING/config.js"
 
 echo "== sync portal/ -> s3://$BUCKET/"
 # no-cache: browsers revalidate (cheap, ETag) so a publish is seen at once; CloudFront still caches.

@@ -120,16 +120,32 @@ def test_an_agency_works_a_case_from_opening_to_review_in_the_browser(system, br
     assert page.locator("#photos li.verdict-enrolled img").count() == 2
     page.screenshot(path=str(SHOTS / "case-with-photos.png"), full_page=True)
 
-    # WHEN a citizen uploads an unseen photo of the person through the citizen page
+    # WHEN a citizen reads the privacy notice, adds their location and uploads an unseen photo of the person
+    browser.grant_permissions(["geolocation"])
+    browser.set_geolocation({"latitude": 51.500729, "longitude": -0.124626, "accuracy": 20})
     citizen = browser.new_page()
     citizen.goto(f"{portal}/citizen.html")
+    notice = citizen.locator("#privacy").inner_text()
+    assert "at most 90 days" in notice and "checked by a person" in notice and "receipt number" in notice
     citizen.get_by_label("Photo (take one or choose a file)").set_input_files(str(people["person01"][4]))
     citizen.get_by_label("Where was it taken? (optional)").fill("Market Square")
+    citizen.get_by_role("button", name="Add my current location").click()
+    citizen.locator("#location-status", has_text="Location added: 51.50073, -0.12463").wait_for()
     citizen.get_by_role("button", name="Send photo").click()
-    # THEN the receipt reaches "processed" and says how many faces were found
+    # THEN the receipt reaches "processed" and says how many faces were found, and the location was sent
     citizen.locator("#receipt-status", has_text="processed").wait_for(timeout=120_000)
     assert "1 face(s) found" in citizen.locator("#receipt-reason").inner_text()
+    receipt_id = citizen.locator("#receipt-id").inner_text()
+    sighting = system.store.get_photo(receipt_id)
+    assert (sighting.lat, sighting.lon, sighting.place) == (51.50073, -0.12463, "Market Square")
     citizen.screenshot(path=str(SHOTS / "citizen-after-upload.png"), full_page=True)
+    # AND a receipt checked later says what happened; one never issued says "not received"
+    citizen.get_by_label("Receipt number").fill(receipt_id)
+    citizen.get_by_role("button", name="Check").click()
+    citizen.locator("#check-result", has_text="Checked: 1 face(s) found and searched.").wait_for()
+    citizen.get_by_label("Receipt number").fill(str(uuid.uuid4()))
+    citizen.get_by_role("button", name="Check").click()
+    citizen.locator("#check-result", has_text="Not received").wait_for()
     citizen.close()
 
     # WHEN the analyst opens the alert queue, it names the person
@@ -138,6 +154,14 @@ def test_an_agency_works_a_case_from_opening_to_review_in_the_browser(system, br
     assert _wait(lambda: _refreshed_count(page, row) == 1, timeout_s=60), "the alert never reached the queue"
     assert "Portal Person" in row.first.inner_text()
     page.screenshot(path=str(SHOTS / "alert-queue.png"), full_page=True)
+    # AND the local outbox shows the alert's e-mail to the agency and its text message
+    outbox = browser.new_page()
+    outbox.goto(f"{system.gateway.url}/outbox")
+    assert _wait(lambda: _outbox_has(outbox, "Portal Person"), timeout_s=30), "the alert e-mail is not in the outbox"
+    assert "cases@portal.test" in outbox.locator("main").inner_text()
+    assert outbox.locator("table tbody tr").count() >= 1
+    outbox.screenshot(path=str(SHOTS / "outbox.png"), full_page=True)
+    outbox.close()
     alert_id = row.first.get_attribute("data-alert-id")
     # AND opens it: both photos side by side, the face boxed on the sighting, the place given by the citizen
     row.first.get_by_role("link", name="Review").click()
@@ -199,6 +223,12 @@ def _processed_sighting(system: LocalSystem, photo: Path) -> str:
     return receipt
 
 
+def _outbox_has(page, text: str) -> bool:
+    # The e-mail goes out in the background; reload the way a developer would.
+    page.reload()
+    return text in page.locator("main").inner_text()
+
+
 def _refreshed_count(page, rows) -> int:
     # The alert is raised in the background; refresh the queue the way an officer would.
     page.get_by_role("button", name="Refresh").click()
@@ -234,6 +264,11 @@ def test_on_a_phone_the_queue_fits_and_review_opens_with_a_real_click(system, br
     page.locator("#near-misses tbody tr").first.wait_for()
     _no_sideways_scroll(page)
     page.screenshot(path=str(SHOTS / "phone-case.png"), full_page=True)
+    # AND the citizen's page, with its location buttons, notice and receipt check, fits a phone as well
+    page.goto(f"{portal}/citizen.html")
+    page.locator("#privacy").wait_for()
+    _no_sideways_scroll(page)
+    page.screenshot(path=str(SHOTS / "phone-citizen.png"), full_page=True)
     page.close()
 
 

@@ -50,3 +50,4 @@ def test_make_serve_says_where_the_database_is_and_how_to_onboard_into_it():
     assert "Database: mysql://root@127.0.0.1:3306/facetrace_local_1" in notes
     assert "facetrace agency-add --name" in notes and "--db-url 'mysql://root@127.0.0.1:3306/facetrace_local_1'" in notes
     assert "http://127.0.0.1:8123/portal/agency.html" in notes and "agency-1" in notes
+    assert "Outbox (the e-mails and text messages sent): http://127.0.0.1:8123/outbox" in notes

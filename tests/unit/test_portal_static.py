@@ -24,6 +24,12 @@ def test_config_js_names_the_api_and_dev_sign_in():
     assert status == 200 and config == {"apiUrl": API, "auth": "dev"}
 
 
+def test_config_js_carries_what_the_stack_adds():
+    # GIVEN the stack's retention WHEN config.js is asked for THEN the citizen page can state it
+    _, _, body = portal.serve("/portal/config.js", API, {"retentionDays": 90})
+    assert json.loads(body.decode().split("=", 1)[1].rstrip().rstrip(";"))["retentionDays"] == 90
+
+
 def test_nothing_outside_the_portal_is_served():
     # GIVEN paths that climb out of portal/ or miss it WHEN asked for THEN 404, and API paths are not claimed
     assert portal.serve("/portal/../README.md", API)[0] == 404

@@ -70,6 +70,7 @@ def test_portal_is_a_private_bucket_read_only_by_its_cloudfront_distribution(tem
     assert outputs["PortalBucketName"]["Value"] == {"Ref": "PortalBucket"}
     assert outputs["PortalDistributionId"]["Value"] == {"Ref": "PortalDistribution"}
     assert outputs["PortalUrl"]["Value"] == {"Fn::Sub": "https://${PortalDistribution.DomainName}"}
+    assert outputs["RetentionDays"]["Value"] == {"Ref": "RetentionDays"}
     assert "portal" in template["Parameters"]["WebOrigin"]["Description"]
 
 
@@ -96,7 +97,7 @@ def test_publish_portal_writes_config_syncs_and_invalidates(tmp_path):
     outputs = {"ApiUrl": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
                "AgencyUserPoolClientId": "4f1client9id", "PortalBucketName": "ft-prod-portal-1-eu-west-1",
                "AgencySignInUrl": "https://ft-prod-1234.auth.eu-west-1.amazoncognito.com",
-               "PortalDistributionId": "E2DIST", "PortalUrl": "https://d1.cloudfront.net"}
+               "PortalDistributionId": "E2DIST", "PortalUrl": "https://d1.cloudfront.net", "RetentionDays": "30"}
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_LOG": str(tmp_path / "log"),
            "FAKE_OUTPUTS": str(tmp_path / "outputs.json"), "FAKE_SYNCED": str(tmp_path / "synced")}
@@ -121,6 +122,7 @@ def test_publish_portal_writes_config_syncs_and_invalidates(tmp_path):
     assert values["apiUrl"] == outputs["ApiUrl"] and values["auth"] == "cognito"
     assert values["userPoolClientId"] == outputs["AgencyUserPoolClientId"]
     assert values["signInUrl"] == outputs["AgencySignInUrl"]
+    assert values["retentionDays"] == 30  # the citizen page's privacy notice states it
     # AND portal/ itself is left as it was (locally the gateway generates config.js)
     assert not (REPO / "portal" / "config.js").exists()
     assert "https://d1.cloudfront.net" in run.stdout
