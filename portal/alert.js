@@ -59,6 +59,7 @@ function render(detail) {
     ` (score ${c.score.toFixed(3)})`)));
   $("review").hidden = false;
   $("override").checked = false;
+  renderHistory(detail.decisions || []);
   renderDecision(current);
   loadFootage(detail);
 }
@@ -84,7 +85,8 @@ async function decide(event) {
   event.preventDefault();
   const decision = event.submitter && event.submitter.dataset.decision;
   if (!current || !decision) return;
-  const override = current.status !== "new";
+  const before = current.status;
+  const override = before !== "new";
   const note = $("note").value.trim() || null;
   if (override && !note) {
     showStatus($("review-status"), "Say why you change the decision in the note.", true);
@@ -99,6 +101,8 @@ async function decide(event) {
     $("note").value = "";
     $("override").checked = false;
     updateStatusFact(alert.status);
+    addHistory({ at: alert.reviewed_at, user_sub: alert.reviewed_by_user, action: override ? "alert.decision_changed"
+      : `alert.${alert.status}`, reason: override ? `${before} -> ${alert.status}: ${note}` : note });
     renderDecision(alert);
     showStatus($("review-status"), `Alert ${alert.status}.`);
   } catch (error) {
@@ -110,6 +114,20 @@ async function decide(event) {
       showError($("review-status"), error);
     }
   }
+}
+
+// Every decision and every change, oldest first, as the audit trail holds them.
+const ACTION_WORDS = { "alert.confirmed": "Confirmed", "alert.rejected": "Rejected", "alert.decision_changed": "Changed" };
+
+function renderHistory(decisions) {
+  $("history").replaceChildren();
+  decisions.forEach(addHistory);
+}
+
+function addHistory(entry) {
+  const words = `${ACTION_WORDS[entry.action] || entry.action} by ${entry.user_sub || "someone"} on ${formatTime(entry.at)}`;
+  $("history").append(el("li", { text: entry.reason ? `${words}: ${entry.reason}` : `${words}.` }));
+  $("history-box").hidden = false;
 }
 
 function updateStatusFact(status) {

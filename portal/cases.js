@@ -38,7 +38,7 @@ function caseRow(kase) {
   const seen = [kase.last_seen_place, kase.last_seen_at ? formatTime(kase.last_seen_at) : null].filter(Boolean);
   return row({ "data-case-id": kase.id }, {
     Person: link, Opened: formatTime(kase.created_at), "Last seen": seen.join(", ") || "unknown",
-    Status: kase.status, Agency: kase.owned ? "yours" : "shared with you",
+    Status: kase.status, "Open alerts": String(kase.open_alerts || 0), Agency: kase.owned ? "yours" : "shared with you",
   });
 }
 

@@ -443,6 +443,14 @@ class MemoryStore:
                  and (since is None or a.created_at >= since)]
         return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
 
+    def open_alert_counts(self, case_ids) -> dict[str, int]:
+        wanted = set(case_ids)
+        counts: dict[str, int] = {}
+        for a in self.alerts.values():
+            if a.case_id in wanted and a.status is AlertStatus.NEW:
+                counts[a.case_id] = counts.get(a.case_id, 0) + 1
+        return counts
+
     def set_review(self, alert_id, status, agency_id, user_sub, note, at, only_if=None) -> bool:
         if alert_id not in self.alerts or (only_if is not None and self.alerts[alert_id].status is not only_if):
             return False

@@ -448,6 +448,18 @@ def test_person_names_and_the_agency_list(any_store, case):
     assert {a.id for a in any_store.list_agencies()} == {case.agency_id, other.agency_id}
 
 
+def test_open_alert_counts_only_what_waits_for_review(any_store, case):
+    # GIVEN two new alerts and a decided one on a case, and another case without alerts
+    other = fakes.stored_case(any_store)
+    waiting = [any_store.add_alert(_alert(any_store, case)) for _ in range(2)]
+    decided = any_store.add_alert(_alert(any_store, case))
+    any_store.set_review(decided.id, AlertStatus.REJECTED, case.agency_id, "u", "no", NOW)
+    # WHEN counted THEN only the new ones count, and a case without any is left out
+    assert len(waiting) == 2
+    assert any_store.open_alert_counts([case.id, other.id, case.id]) == {case.id: 2}
+    assert any_store.open_alert_counts([]) == {}
+
+
 def test_a_review_decides_once_unless_it_expects_the_current_status(any_store, case):
     alert = any_store.add_alert(_alert(any_store, case))
     # GIVEN a new alert  WHEN two reviewers decide, both expecting it new  THEN only the first one is stored

@@ -184,6 +184,13 @@ def test_an_agency_works_a_case_from_opening_to_review_in_the_browser(system, br
     page.get_by_role("button", name="Reject: not the person").click()
     page.locator("#review-status", has_text="Alert rejected.").wait_for(timeout=30_000)
     assert system.store.get_alert(alert_id).status.value == "rejected"
+    # AND the decision history shows both, in place and after a reload
+    for _ in range(2):
+        history = page.locator("#history li").all_inner_texts()
+        assert len(history) == 2 and history[0].startswith("Confirmed by dev") and "same face" in history[0]
+        assert history[1].startswith("Changed by dev") and "confirmed -> rejected: the photo is from 2019" in history[1]
+        page.reload()
+        page.locator("#history li").nth(1).wait_for(timeout=30_000)
 
     # WHEN a sighting of someone else is stored as a match just below the alert threshold (0.9576 < 0.958)
     stranger = _processed_sighting(system, people["person02"][0])
@@ -211,7 +218,9 @@ def test_an_agency_works_a_case_from_opening_to_review_in_the_browser(system, br
     # AND the case list shows the case as the agency's own
     page.get_by_role("link", name="Cases", exact=True).click()
     page.locator(f"#cases tr[data-case-id='{case_id}']").wait_for()
-    assert "yours" in page.locator(f"#cases tr[data-case-id='{case_id}']").inner_text()
+    listed = page.locator(f"#cases tr[data-case-id='{case_id}']")
+    assert "yours" in listed.inner_text()
+    assert listed.locator("td[data-label='Open alerts']").inner_text() == "0"  # its one alert was decided
     page.screenshot(path=str(SHOTS / "cases.png"), full_page=True)
 
 

@@ -37,6 +37,8 @@ def test_an_agency_lists_its_own_and_shared_cases_a_page_at_a_time(scene):
     assert status == 200 and third["next_cursor"] is None
     assert [c["id"] for c in listed] == [b_case["id"], *[c["id"] for c in reversed(opened)], scene.case.id]
     assert [c["owned"] for c in listed] == [False, True, True, True, True]
+    # AND each says how many of its alerts wait for review (the scene's case has its one new alert)
+    assert [c["open_alerts"] for c in listed] == [0, 0, 0, 0, 1]
     # AND B sees only its own case, and a status filter works
     assert [c["id"] for c in scene.api.call("GET", "/cases", scene.b.id)[1]["cases"]] == [b_case["id"]]
     assert scene.api.call("GET", "/cases?status=closed", scene.a.id)[1] == {"cases": [], "next_cursor": None}

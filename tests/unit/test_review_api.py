@@ -94,6 +94,20 @@ def test_review_decision_is_stored_and_audited_with_the_note(scene, decision):
         (f"alert.{decision}", scene.alert.id, "compared the ears")]
 
 
+def test_the_alert_shows_every_decision_and_change_oldest_first(scene):
+    # GIVEN A's alert, confirmed and then changed to rejected on purpose
+    url = f"/alerts/{scene.alert.id}"
+    scene.api.call("POST", f"{url}/review", scene.a.id, {"decision": "confirmed", "note": "same scar"})
+    scene.api.call("POST", f"{url}/review", scene.a.id, {"decision": "rejected", "note": "photo from 2019",
+                                                           "override": True})
+    # WHEN the alert is opened
+    status, detail = scene.api.call("GET", url, scene.a.id)
+    # THEN its history holds both decisions in order, with who and why
+    assert status == 200
+    assert [(d["action"], d["user_sub"], d["reason"]) for d in detail["decisions"]] == [
+        ("alert.confirmed", "dev", "same scar"), ("alert.decision_changed", "dev", "confirmed -> rejected: photo from 2019")]
+
+
 def test_a_review_needs_a_valid_decision(scene):
     # GIVEN A's alert  WHEN a review says "maybe"
     status, _ = scene.api.call("POST", f"/alerts/{scene.alert.id}/review", scene.a.id, {"decision": "maybe"})

@@ -10,7 +10,7 @@ import base64
 import binascii
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field
@@ -47,6 +47,7 @@ class CaseListing(Case):
     """A case as listed: its details and whether the viewer's agency owns it (else it was shared with it)."""
 
     owned: bool
+    open_alerts: int = Field(default=0, description="alerts of the case waiting for review (status new)")
 
 
 class CasePage(BaseModel):
@@ -84,6 +85,10 @@ class CaseworkStore(CaseStore, ShareStore, AuditLog, Protocol):
         """Cases the agency owns or was shared, newest first (created_at, then id), those before `before` only."""
         ...
 
+    def open_alert_counts(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """How many alerts of each of these cases wait for review (cases without any are left out)."""
+        ...
+
     def erase_references(self, case_id: str, at: datetime, delete_after: datetime) -> int:
         """Erase the embeddings of the case's reference faces and set when its photos may go; return faces erased."""
         ...
@@ -114,7 +119,9 @@ def list_cases(store: CaseworkStore, viewer: Viewer, query: CaseQuery) -> CasePa
     found = store.visible_cases(viewer.agency_id, query.status, before, query.limit + 1)
     page = found[:query.limit]
     cursor = _encode_cursor(page[-1]) if len(found) > query.limit else None
-    listed = [CaseListing(**c.model_dump(), owned=c.agency_id == viewer.agency_id) for c in page]
+    waiting = store.open_alert_counts([c.id for c in page])
+    listed = [CaseListing(**c.model_dump(), owned=c.agency_id == viewer.agency_id, open_alerts=waiting.get(c.id, 0))
+              for c in page]
     return CasePage(cases=listed, next_cursor=cursor)
 
 

@@ -75,6 +75,19 @@ class OtherCandidate(BaseModel):
     score: float
 
 
+class DecisionRecord(BaseModel):
+    """One decision about an alert, as the audit trail holds it (oldest first in a detail)."""
+
+    at: datetime
+    agency_id: str
+    user_sub: str
+    action: AuditAction  # alert.confirmed, alert.rejected or alert.decision_changed
+    reason: str | None = Field(default=None, description="the note; for a change 'old -> new: note'")
+
+
+DECISIONS = (AuditAction.ALERT_CONFIRMED, AuditAction.ALERT_REJECTED, AuditAction.ALERT_DECISION_CHANGED)
+
+
 class AlertDetail(BaseModel):
     """Everything a reviewer needs to decide about one alert."""
 
@@ -89,6 +102,7 @@ class AlertDetail(BaseModel):
     reference_photo_url: str | None = Field(default=None, description="presigned GET; null once the photo is erased")
     urls_expire_in: int
     other_candidates: list[OtherCandidate] = Field(default_factory=list)
+    decisions: list[DecisionRecord] = Field(default_factory=list, description="every decision and change, oldest first")
 
 
 class ReviewStore(CaseStore, ShareStore, AuditLog, PhotoStore, Protocol):
@@ -153,7 +167,7 @@ def open_alert(deps: ReviewDeps, viewer: Viewer, alert_id: str) -> AlertDetail:
         alert=alert, case=case, seen_at=sighting.taken_at, place=sighting.place, lat=sighting.lat, lon=sighting.lon,
         face_box=face.box if face else None, sighting_photo_url=_url(deps, sighting, shown),
         reference_photo_url=_url(deps, reference, shown), urls_expire_in=deps.url_ttl_s,
-        other_candidates=_others(store, viewer, alert),
+        other_candidates=_others(store, viewer, alert), decisions=decision_history(store, case.id, alert.id),
     )
 
 
@@ -175,6 +189,13 @@ def review_alert(store: ReviewStore, viewer: Viewer, alert_id: str, request: Rev
         # Another reviewer decided in between; the entry above records this attempt, which changed nothing.
         raise AlreadyDecided(f"alert {alert_id} was decided by someone else meanwhile; reload it")
     return store.get_alert(alert.id)
+
+
+def decision_history(store: ReviewStore, case_id: str, alert_id: str) -> list[DecisionRecord]:
+    """Every decision about the alert and every change of it, oldest first, from the audit trail."""
+    entries = [e for e in store.audit_of_case(case_id) if e.alert_id == alert_id and e.action in DECISIONS]
+    return [DecisionRecord(at=e.at, agency_id=e.agency_id, user_sub=e.user_sub, action=e.action, reason=e.reason)
+            for e in sorted(entries, key=lambda e: e.at)]
 
 
 def _url(deps: ReviewDeps, photo: Photo | None, shown: list[Photo]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 from facetrace.adapters.mysql._time import from_db, to_db
 from facetrace.adapters.mysql.connection import Database
@@ -60,6 +61,15 @@ class AlertRepository:
         rows = self._db.query(f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.created_at DESC LIMIT %s",
                               (*args, limit))
         return [_alert(r) for r in rows]
+
+    def open_alert_counts(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """How many alerts of each of these cases wait for review (cases without any are left out)."""
+        ids = sorted(set(case_ids))
+        if not ids:
+            return {}
+        rows = self._db.query("SELECT case_id, COUNT(*) AS n FROM alerts WHERE status = 'new' AND case_id IN "
+                              f"({', '.join(['%s'] * len(ids))}) GROUP BY case_id", ids)
+        return {r["case_id"]: int(r["n"]) for r in rows}
 
     def set_review(self, alert_id: str, status: AlertStatus, agency_id: str, user_sub: str,
                    note: str | None, at: datetime, only_if: AlertStatus | None = None) -> bool:
