@@ -7,6 +7,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
+# The shared faces and models beside the checkout (../shared), as CI uses them, unless the variables say otherwise:
+# `make test` then runs the whole suite and `make demo` uses the real photos and the buffalo_s models.
+ifneq ($(wildcard ../shared/data),)
+export FACETRACE_TEST_DATA ?= $(abspath ../shared/data)
+endif
+ifneq ($(wildcard ../shared/models),)
+export FACETRACE_TEST_MODELS ?= $(abspath ../shared/models)
+endif
+
 # Quiet, metric-free logs for the demo; the tests keep powertools' defaults.
 DEMO_ENV := POWERTOOLS_LOG_LEVEL=WARNING POWERTOOLS_METRICS_DISABLED=true
 
