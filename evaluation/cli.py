@@ -24,6 +24,12 @@ identity is left out, both copies. --no-aliases keeps LFW's labels as they are. 
 non-mated pairs that still score as near-duplicates ("suspected_label_noise") for a human to check;
 never drop people because of test results."""
 
+RELABEL_HELP = """Correct the labels of a protocol that is already drawn, after a person's review: the names in
+--aliases become one identity, the photos in --misfiled are left out. Nobody is redrawn, so the same
+people keep their roles (a stranger whose alias is enrolled becomes a mated searcher). Use it for a
+calibration protocol whose label errors set a threshold (evaluation/lfw_calibration_review/); never
+for a test protocol after reading its scores."""
+
 EVAL_HELP = """Run the real pipeline (decode, detect, align, quality gates, embed) on every image of a
 protocol and print JSON: closed-set rank-1 accuracy; TPIR, FPIR and misidentification rate at
 thresholds set for FPIR 0.8%, 0.33% and 0; share of images without a usable face; median ms/image.
@@ -52,6 +58,15 @@ def add_commands(sub) -> None:
     p.add_argument("--aliases", metavar="FILE", help="Name_A,Name_B lines: one person under two names")
     p.add_argument("--no-aliases", action="store_true", help="keep LFW's labels (no merges, no duplicate removal)")
     p.set_defaults(run=run_protocol)
+    r = sub.add_parser("relabel", help="correct a drawn protocol's labels after review", description=RELABEL_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("protocol", help="the protocol CSV to correct")
+    r.add_argument("-o", "--output", required=True, help="the corrected protocol CSV to write")
+    r.add_argument("--aliases", action="append", default=[], metavar="FILE",
+                   help="Name_A,Name_B lines: one person under two names (repeatable)")
+    r.add_argument("--misfiled", action="append", default=[], metavar="FILE",
+                   help="photo paths, one a line, that show someone else than their folder says (repeatable)")
+    r.set_defaults(run=run_relabel)
     e = sub.add_parser("eval", help="evaluate a face pack on a protocol", description=EVAL_HELP)
     e.add_argument("--root", required=True, help="dataset root the protocol paths are relative to")
     e.add_argument("--protocol", help="CSV path,person,role")
@@ -96,6 +111,19 @@ def run_protocol(args: argparse.Namespace) -> int:
     enrolled = {r.person for r in rows if r.role == "enroll"}
     strangers = protocol.probe_people(rows) - enrolled
     sys.stderr.write(f"{args.output}: {len(enrolled)} enrolled, {len(strangers)} strangers, {len(rows)} images\n")
+    return 0
+
+
+def run_relabel(args: argparse.Namespace) -> int:
+    """Write the corrected protocol; what changed goes to stderr."""
+    from evaluation import aliases, protocol, review
+
+    groups = [g for f in args.aliases for g in aliases.read_alias_file(f)]
+    misfiled = set().union(*(review.read_misfiled(f) for f in args.misfiled))
+    rows, changed = review.relabel(protocol.read(args.protocol), groups, misfiled)
+    protocol.write(rows, args.output)
+    sys.stderr.write(f"renamed: {', '.join(changed['renamed']) or 'none'}\n")
+    sys.stderr.write(f"left out: {', '.join(changed['left_out']) or 'none'}\n")
     return 0
 
 
