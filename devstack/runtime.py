@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 
 from devstack.stack import S3_EVENTS_QUEUE, LocalStack
 from facetrace.wiring import Wiring
+from devstack.fanout import LocalMap
 
 logger = Logger(child=True)
 
@@ -70,7 +71,15 @@ class LocalRuntime:
 
     def _load(self, lid: str, folder: str) -> Callable[[dict, Any], dict]:
         module = importlib.import_module(f"functions.{folder}.app")
-        return module.make_handler(Wiring(self.settings(lid)))
+        return module.make_handler(Wiring(self.settings(lid), segment_search=self._fanout(lid)))
+
+    def _fanout(self, lid: str) -> LocalMap | None:
+        """The local stand-in for the state machine a function's environment names (moto runs no Lambda code)."""
+        env = self.stack.template["Resources"][lid]["Properties"].get("Environment", {}).get("Variables", {})
+        machine = env.get("FACETRACE_ARCHIVE_STATE_MACHINE_ARN")
+        if not isinstance(machine, dict) or "Ref" not in machine:
+            return None
+        return LocalMap.from_template(self.stack.template, machine["Ref"], self.invoke)
 
     def _sources(self, lid: str, events: dict) -> list[Source]:
         sources = []

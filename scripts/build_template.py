@@ -40,7 +40,8 @@ DEAD_LETTER_QUEUES = (
      "Delivery reports could not be stored (the audit of notifications is incomplete)",
      "Dead-lettered delivery reports"),
 )
-FUNCTIONS = ("Ingest", "Api", "Match", "Footage", "Notify", "Deliveries", "DeadLetter", "Migrate", "Admin", "Onboard")
+FUNCTIONS = ("Ingest", "Api", "Match", "ArchiveSearch", "Footage", "Notify", "Deliveries", "DeadLetter", "Migrate", "Admin",
+             "Onboard")
 
 DEAD_LETTER_QUEUE = """\
   # {Prefix}DeadLetterQueue: {what}.

@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from facetrace.sighting_archive import ArchivedFaces, Segment
 from facetrace.alert import Alert, AlertStatus
 from facetrace.audit import AuditEntry
 from facetrace.casework import ReferencePhoto, verdict
@@ -191,6 +192,8 @@ class MemoryStore:
         self.photo_models: dict[tuple[str, str], tuple[int, int]] = {}  # (photo, model) -> (faces, usable)
         self.campaigns: dict[str, Campaign] = {}
         self.reembed_items: dict[tuple[str, str], dict] = {}  # (campaign, photo) -> the row
+        self.face_created: dict[int, datetime] = {}  # faces.created_at; tests may back-date it
+        self.segments: dict[str, Segment] = {}  # archive_segments
 
     # CaseStore
     def add_agency(self, agency: Agency) -> None:
@@ -348,6 +351,7 @@ class MemoryStore:
             if found is None:
                 found = StoredFace(len(self.faces) + 1, face, ok)
                 self.faces[found.id] = (photo_id, model, found)
+                self.face_created[found.id] = datetime.now(timezone.utc)
             stored.append(found)
         return stored
 
@@ -380,10 +384,17 @@ class MemoryStore:
         photo_id, _, stored = self.faces[face_id]
         return FaceLocation(photo_id, stored.face.index, tuple(stored.face.box))
 
-    def sighting_faces_since(self, model_name: str, dim: int, since: datetime) -> SightingFaces:
-        rows = [(p, s) for p, m, s in self.faces.values()
+    def sighting_faces_since(self, model_name: str, dim: int, since: datetime, after_face_id: int = 0) -> SightingFaces:
+        return self._sightings(model_name, dim, since, lambda i: i > after_face_id)
+
+    def sighting_faces_with_ids(self, model_name: str, dim: int, since: datetime, face_ids) -> SightingFaces:
+        wanted = {int(i) for i in face_ids}
+        return self._sightings(model_name, dim, since, lambda i: i in wanted)
+
+    def _sightings(self, model_name: str, dim: int, since: datetime, keep) -> SightingFaces:
+        rows = [(p, s) for p, m, s in sorted(self.faces.values(), key=lambda f: f[2].id)
                 if m.name == model_name and m.dim == dim and s.usable and self.photos[p].kind is PhotoKind.SIGHTING
-                and self.photos[p].erased_at is None and self.photo_created[p] >= since]
+                and self.photos[p].erased_at is None and self.photo_created[p] >= since and keep(s.id)]
         if not rows:
             return SightingFaces.empty(dim)
         return SightingFaces(np.stack([s.face.embedding() for _, s in rows]), np.array([s.id for _, s in rows]),
@@ -399,6 +410,39 @@ class MemoryStore:
         for face_id, c in matches:
             self.matches[(face_id, c.reference_face_id)] = c.score
             self.matched_at.setdefault((face_id, c.reference_face_id), datetime.now(timezone.utc))
+
+    # ArchiveStore
+    def sighting_models(self) -> list[tuple[str, int]]:
+        return sorted({(m.name, m.dim) for p, m, _ in self.faces.values() if self.photos[p].kind is PhotoKind.SIGHTING})
+
+    def settled_sighting_faces(self, model_name, dim, after_face_id, settled_before, limit) -> ArchivedFaces:
+        ids = sorted(i for i, (_, m, _) in self.faces.items() if m.name == model_name and i > after_face_id)
+        unsettled = next((i for i in ids if self.face_created[i] >= settled_before), None)
+        found = self._sightings(model_name, dim, datetime.min.replace(tzinfo=timezone.utc),
+                                lambda i: i > after_face_id and (unsettled is None or i < unsettled))
+        n = min(limit, len(found))
+        arrived = [int(self.photo_created[p].timestamp()) for p in found.photo_ids[:n]]
+        return ArchivedFaces(found.face_ids[:n].astype(np.int64), np.array(arrived, dtype=np.int64),
+                             found.vectors[:n].astype(np.float16))
+
+    def archive_watermark(self, model_name: str) -> int:
+        return max((s.last_face_id for s in self.segments.values() if s.model_name == model_name), default=0)
+
+    def add_archive_segment(self, segment: Segment) -> None:
+        self.segments[segment.key] = segment
+
+    def archive_segments(self, model_name: str, since: datetime) -> list[Segment]:
+        return sorted((s for s in self.segments.values() if s.model_name == model_name and s.newest_arrival >= since),
+                      key=lambda s: s.first_face_id)
+
+    def expired_archive_segments(self, before: datetime, keep_model: str | None = None) -> list[Segment]:
+        return sorted((s for s in self.segments.values()
+                       if s.newest_arrival < before or (keep_model is not None and s.model_name != keep_model)),
+                      key=lambda s: s.first_face_id)
+
+    def remove_archive_segments(self, keys) -> None:
+        for key in keys:
+            self.segments.pop(key, None)
 
     # NearMissStore
     def near_misses(self, case_id: str, limit: int) -> list[NearMiss]:

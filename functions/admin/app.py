@@ -1,9 +1,11 @@
 """Admin Lambda, inside the VPC: operators' commands that need the database (register and list agencies,
-record invitations, purge now), invoked with `aws lambda invoke` or by the onboard function; and the daily
-EventBridge schedule that erases what the retention rules make due."""
+record invitations, purge now), invoked with `aws lambda invoke` or by the onboard function; the daily
+EventBridge schedule that erases what the retention rules make due, and the hourly one that copies settled
+sighting faces into the sighting archive (`{"command": "archive"}`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Callable, Literal
 from uuid import UUID
 
@@ -13,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from facetrace.config import Settings
 from facetrace.footage.retention import purge_footage
 from facetrace.onboarding import AgencyRequest, record_invitations, register_agency
-from facetrace.retention import purge_due
+from facetrace.retention import purge_due, retention_start
+from facetrace.sighting_archive import archive_sightings, drop_segments
 from facetrace.telemetry import count_erased
 from facetrace.wiring import Wiring
 
@@ -51,7 +54,12 @@ class Purge(_Command):
     command: Literal["purge"]
 
 
-Command = TypeAdapter(Annotated[AgencyAdd | AgencyGet | AgencyList | UsersInvited | Purge,
+class Archive(_Command):
+    command: Literal["archive"]
+    settle_s: int = Field(default=600, ge=0, le=86_400, description="archive only face rows at least this old")
+
+
+Command = TypeAdapter(Annotated[AgencyAdd | AgencyGet | AgencyList | UsersInvited | Purge | Archive,
                                 Field(discriminator="command")])
 
 
@@ -63,8 +71,11 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], Any]:
                            lambda: context.get_remaining_time_in_millis() / 1000)
         count_erased(report.references, report.sightings)
         clips = purge_footage(wiring.store, wiring.objects, wiring.settings.retention_days, limit=PURGE_BATCH)
+        expired = wiring.store.expired_archive_segments(retention_start(wiring.settings.retention_days))
+        segments = drop_segments(wiring.store, wiring.objects, expired)
         return {"erased_references": report.references, "erased_sightings": report.sightings,
-                "erased_footage": clips, "complete": report.complete and clips < PURGE_BATCH}
+                "erased_footage": clips, "erased_archive_segments": segments,
+                "complete": report.complete and clips < PURGE_BATCH}
 
     @logger.inject_lambda_context
     def handler(event: dict, context: Any) -> Any:
@@ -86,6 +97,9 @@ def make_handler(wiring: Wiring) -> Callable[[dict, Any], Any]:
                                                        command.operator)}
             case Purge():
                 return purge(context)
+            case Archive():
+                written = archive_sightings(wiring.store, wiring.objects, settle=timedelta(seconds=command.settle_s))
+                return {"segments": len(written), "faces": sum(s.faces for s in written)}
 
     return handler
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 
 from facetrace.adapters.mysql import MySQLStore
@@ -18,6 +19,7 @@ from facetrace.messages import PhotoKind
 from facetrace.photo import DuplicateContent, Photo, PhotoStatus
 from facetrace.photo_search import Search, SearchCandidate
 from facetrace.reembed import Campaign, Coverage, ItemStatus
+from facetrace.sighting_archive import Segment, segment_key
 from facetrace.subscription import Subscription
 from tests import fakes
 from tests.fakes import MODEL, face, unit
@@ -187,6 +189,48 @@ def test_recent_usable_sighting_faces_are_found_and_erased_ones_are_not(any_stor
     found = any_store.sighting_faces_since(MODEL.name, MODEL.dim, NOW - timedelta(hours=1))
     assert found.photo_ids == (kept.id,)
     assert any_store.sighting_faces_since(MODEL.name, MODEL.dim, datetime.now(timezone.utc) + timedelta(hours=1)).photo_ids == ()
+
+
+def test_sighting_faces_after_an_id_and_among_ids(any_store):
+    # GIVEN three recent sighting faces, one of them erased
+    photos = [_photo(any_store) for _ in range(3)]
+    ids = [any_store.add_faces(p.id, MODEL, [face(0, unit(i + 1))], [True])[0].id for i, p in enumerate(photos)]
+    any_store.erase_photo(photos[2].id, NOW)
+    since = NOW - timedelta(hours=1)
+    # WHEN asked for those after the first, and for the ids the archive found
+    after = any_store.sighting_faces_since(MODEL.name, MODEL.dim, since, after_face_id=ids[0])
+    among = any_store.sighting_faces_with_ids(MODEL.name, MODEL.dim, since, [ids[0], ids[2], 10**12])
+    # THEN the erased one is never there, and each query keeps to what it was asked
+    assert list(after.face_ids) == [ids[1]] and list(among.face_ids) == [ids[0]]
+    assert len(any_store.sighting_faces_with_ids(MODEL.name, MODEL.dim, since, [])) == 0
+
+
+def test_the_archive_copies_settled_sighting_faces_and_lists_its_segments(any_store, case):
+    # GIVEN two sighting faces and a reference face of the same model, and a clock past the settling time
+    photos = [_photo(any_store) for _ in range(2)]
+    ids = [any_store.add_faces(p.id, MODEL, [face(0, unit(i + 1))], [True])[0].id for i, p in enumerate(photos)]
+    _reference(any_store, case.id, unit(3))
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    # WHEN the settled faces after 0 are read, and with a clock before they were written
+    settled = any_store.settled_sighting_faces(MODEL.name, MODEL.dim, 0, later, 10)
+    none_yet = any_store.settled_sighting_faces(MODEL.name, MODEL.dim, 0, NOW - timedelta(hours=1), 10)
+    # THEN only the sighting faces come, in id order, as float16 with their arrival; nothing before they settle
+    assert list(settled.face_ids) == ids and settled.vectors.dtype == np.float16 and len(none_yet) == 0
+    assert all(abs(int(a) - NOW.timestamp()) < 120 for a in settled.arrived)
+    assert any_store.sighting_models() == [(MODEL.name, MODEL.dim)]
+    # WHEN a segment of them is recorded
+    segment = Segment(segment_key(MODEL.name, ids[0], ids[1]), MODEL.name, ids[0], ids[1], NOW - timedelta(days=100),
+                      NOW - timedelta(days=95), 2)
+    any_store.add_archive_segment(segment)
+    # THEN the watermark follows it, and the segment is listed until its faces expire
+    assert any_store.archive_watermark(MODEL.name) == ids[1] and any_store.archive_watermark("other") == 0
+    assert [s.key for s in any_store.archive_segments(MODEL.name, NOW - timedelta(days=96))] == [segment.key]
+    assert any_store.archive_segments(MODEL.name, NOW - timedelta(days=90)) == []
+    [expired] = any_store.expired_archive_segments(NOW - timedelta(days=90))
+    assert expired == segment
+    assert any_store.expired_archive_segments(NOW - timedelta(days=365), keep_model=MODEL.name) == []
+    any_store.remove_archive_segments([segment.key])
+    assert any_store.expired_archive_segments(NOW) == []
 
 
 # --------------------------------------------------------------------------- alerts and deliveries

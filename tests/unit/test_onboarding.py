@@ -169,12 +169,14 @@ def test_the_daily_schedule_erases_what_is_due_and_reports_it(cloud, monkeypatch
     scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
     report = cloud.admin(scheduled, context("admin"))
     # THEN every due photo is erased (object, contact, place) in batches, the recent one is kept, and it says so
-    assert report == {"erased_references": 1, "erased_sightings": 5, "erased_footage": 0, "complete": True}
+    assert report == {"erased_references": 1, "erased_sightings": 5, "erased_footage": 0, "erased_archive_segments": 0,
+        "complete": True}
     assert all(store.get_photo(p.id).erased_at and store.get_photo(p.id).place is None for p in old)
     assert set(wiring.objects.objects) == {recent.s3_key}
     # AND an operator's "purge now" finds nothing more to do
     assert cloud.admin({"command": "purge"}, context("admin")) == {
-        "erased_references": 0, "erased_sightings": 0, "erased_footage": 0, "complete": True}
+        "erased_references": 0, "erased_sightings": 0, "erased_footage": 0, "erased_archive_segments": 0,
+        "complete": True}
 
 
 def test_a_purge_out_of_time_stops_between_batches_and_says_it_is_incomplete(cloud, monkeypatch):
@@ -186,4 +188,25 @@ def test_a_purge_out_of_time_stops_between_batches_and_says_it_is_incomplete(clo
     short.get_remaining_time_in_millis = lambda: 30_000
     # WHEN it runs  THEN one batch is erased and the report says the next run goes on
     report = cloud.admin({"command": "purge"}, short)
-    assert report == {"erased_references": 0, "erased_sightings": 2, "erased_footage": 0, "complete": False}
+    assert report == {"erased_references": 0, "erased_sightings": 2, "erased_footage": 0,
+                      "erased_archive_segments": 0, "complete": False}
+
+
+def test_the_hourly_archive_copies_sighting_faces_and_the_purge_drops_them_once_expired(cloud):
+    # GIVEN a sighting face that arrived 120 days ago, archived, then one from today, archived an hour later
+    store, objects = cloud.store, cloud.admin_wiring.objects
+    archived = []
+    for days_old in (120, 0):
+        photo = _erasable(store, objects, days_old)
+        store.add_faces(photo.id, fakes.MODEL, [fakes.face(0, fakes.unit(1))], [True])
+        archived.append(cloud.admin({"command": "archive", "settle_s": 0}, context("admin")))
+    old_key, new_key = sorted(k for k in objects.objects if k.startswith("archive/"))
+    # WHEN the daily purge runs
+    report = cloud.admin({"command": "purge"}, context("admin"))
+    # THEN each run wrote one segment; the one whose faces all expired is gone, the other stays
+    assert archived == [{"segments": 1, "faces": 1}] * 2
+    assert report["erased_archive_segments"] == 1 and old_key not in objects.objects and new_key in objects.objects
+    # AND a face row too young to be settled is left for the next run
+    young = _erasable(store, objects, 0)
+    store.add_faces(young.id, fakes.MODEL, [fakes.face(0, fakes.unit(2))], [True])
+    assert cloud.admin({"command": "archive"}, context("admin")) == {"segments": 0, "faces": 0}

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     alerts_topic_arn: str = ""
     sms_topic_arn: str = ""
     deliveries_queue_url: str = ""
+    archive_state_machine_arn: str = Field(default="", description="the retro-search fan-out over the sighting "
+                                           "archive; empty: retro-search reads every recent face from the database")
     idempotency_table: str = ""
     sender_email: str = "alerts@facetrace.example"
     aws_endpoint_url: str | None = Field(default=None, description="moto server locally; unset in AWS")

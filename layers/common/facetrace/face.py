@@ -49,6 +49,13 @@ class SightingFaces:
     def __len__(self) -> int:
         return len(self.photo_ids)
 
+    @classmethod
+    def join(cls, first: "SightingFaces", second: "SightingFaces") -> "SightingFaces":
+        """Both sets of rows, the first's then the second's."""
+        return cls(np.concatenate([first.vectors, second.vectors]), np.concatenate([first.face_ids, second.face_ids]),
+                   first.photo_ids + second.photo_ids, np.concatenate([first.indexes, second.indexes]),
+                   np.concatenate([first.boxes, second.boxes]))
+
     def location(self, row: int) -> FaceLocation:
         """The photo, index and box of one row."""
         return FaceLocation(self.photo_ids[row], int(self.indexes[row]), tuple(float(v) for v in self.boxes[row]))
@@ -69,8 +76,14 @@ class FaceStore(Protocol):
 
     def face_location(self, face_id: int) -> FaceLocation | None: ...
 
-    def sighting_faces_since(self, model_name: str, dim: int, since: datetime) -> SightingFaces:
-        """Usable sighting faces of this model whose photo arrived at or after `since` and is not erased."""
+    def sighting_faces_since(self, model_name: str, dim: int, since: datetime, after_face_id: int = 0) -> SightingFaces:
+        """Usable sighting faces of this model whose photo arrived at or after `since` and is not erased (those
+        after a face id only, when given)."""
+        ...
+
+    def sighting_faces_with_ids(self, model_name: str, dim: int, since: datetime,
+                                face_ids: Sequence[int]) -> SightingFaces:
+        """The same, among these face ids only: the archive's hits as the database holds them now."""
         ...
 
     def candidates_of(self, sighting_face_id: int) -> list[Candidate]:

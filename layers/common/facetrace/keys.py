@@ -10,6 +10,8 @@
                              once; kept RetentionDays (erased earlier by the purge unless an appearance is confirmed)
     stills/<clip>/<part>-<track>.jpg  the best frame of one face track (worker); an appearance's sighting photo;
                              kept RetentionDays
+    archive/<model>/<first>-<last>.npz  sighting embeddings for retro-search (sighting_archive), written once;
+                             the purge deletes a segment once all its faces expired; RetentionDays a backstop
 
 infra/template.yaml's lifecycle rules, S3 trigger and IAM resources name the same prefixes
 (tests/unit/test_keys.py holds them together).
@@ -29,12 +31,13 @@ RESULTS = "results/"
 GALLERY = "gallery/"
 FOOTAGE = "footage/"
 STILLS = "stills/"
+ARCHIVE = "archive/"
 PINNED = (SIGHTINGS, REFERENCES, SEARCHES, FOOTAGE)  # written once by ingest, never by a ticket
 WORKER_WRITES = (RESULTS, STILLS)  # the only prefixes the worker's role may write
 # How long each prefix is kept by the bucket's lifecycle rules: days, "retention" (RetentionDays) or None (never
 # expires; erased by the application).
 EXPIRY = {UPLOADS: 1, SIGHTINGS: "retention", RESULTS: "retention", SEARCHES: 1, REFERENCES: None, GALLERY: None,
-          FOOTAGE: "retention", STILLS: "retention"}
+          FOOTAGE: "retention", STILLS: "retention", ARCHIVE: "retention"}
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # fullmatch, not match with "$": "$" also matches before a trailing newline.

@@ -18,6 +18,7 @@ from facetrace.messages import Face, FacesResult, ModelInfo, PhotoKind
 from facetrace.past_sightings import RetroStore, recheck_past_sightings, retention_start
 from facetrace.photo import Photo, PhotoStatus
 from facetrace.photo_search import SearchStore, run_search
+from facetrace.sighting_archive import SegmentSearch
 from facetrace.ports import ObjectStore, Publisher
 
 logger = Logger(child=True)
@@ -69,6 +70,7 @@ class MatchDeps:
     objects: ObjectStore
     galleries: GalleryCache
     retention_days: int = 90  # sightings this recent are searched again when a case gains reference faces
+    archive: SegmentSearch | None = None  # the sighting archive's fan-out; None: retro-search reads the database
 
 
 def process_faces(

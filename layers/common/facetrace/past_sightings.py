@@ -1,4 +1,8 @@
-"""Retro-search: new reference faces of a case are searched against the sightings still within retention."""
+"""Retro-search: new reference faces of a case are searched against the sightings still within retention.
+
+With the sighting archive (`sighting_archive`), the archived faces are searched by its fan-out and only their
+hits, plus the faces not archived yet, are read from the database; without it, every recent face is.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +17,18 @@ from facetrace.face import SightingFaces, StoredFace
 from facetrace.gallery import Candidate
 from facetrace.messages import ModelInfo
 from facetrace.photo import Photo, PhotoStore
+from facetrace.sighting_archive import ArchiveStore, SegmentSearch
 
 logger = Logger(child=True)
 
 
-class RetroStore(AlertingStore, PhotoStore, Protocol):
+class RetroStore(AlertingStore, PhotoStore, ArchiveStore, Protocol):
     """What re-checking past sightings reads and writes."""
 
 
 class RetroDeps(AlertingDeps, Protocol):
     store: RetroStore
+    archive: SegmentSearch | None  # the archive's fan-out; None: every recent face is read from the database
 
 
 def retention_start(retention_days: int, now: datetime | None = None) -> datetime:
@@ -36,10 +42,11 @@ def recheck_past_sightings(case_id: str, model: ModelInfo, references: list[Stor
     refs = [r for r in references if r.usable]
     if not refs:
         return []
-    past = deps.store.sighting_faces_since(model.name, model.dim, since)
+    vectors = np.stack([r.face.embedding() for r in refs])
+    past = _past_faces(deps, model, vectors, match_threshold, since)
     if len(past) == 0:
         return []
-    scores = past.vectors @ np.stack([r.face.embedding() for r in refs]).T
+    scores = past.vectors @ vectors.T
     best_ref, best = scores.argmax(axis=1), scores.max(axis=1)
     rows = np.flatnonzero(best >= match_threshold)
     deps.store.add_matches([(int(past.face_ids[i]), Candidate(case_id, refs[best_ref[i]].id, float(best[i])))
@@ -50,6 +57,22 @@ def recheck_past_sightings(case_id: str, model: ModelInfo, references: list[Stor
     logger.info("retro-search", extra={"case_id": case_id, "sighting_faces": len(past), "matches": len(rows),
                                        "alerts": len(alerts)})
     return alerts
+
+
+def _past_faces(deps: RetroDeps, model: ModelInfo, refs: np.ndarray, min_score: float, since: datetime) -> SightingFaces:
+    """Recent sighting faces that may match: the archive's hits as the database holds them now, and the rest."""
+    store = deps.store
+    if deps.archive is None:
+        return store.sighting_faces_since(model.name, model.dim, since)
+    segments = store.archive_segments(model.name, since)
+    archived_up_to = store.archive_watermark(model.name)  # faces up to it are in a segment (or expired with it)
+    hits = deps.archive.search([s.key for s in segments], refs, since, min_score) if segments else []
+    # Re-read, never trusted: a face erased (or a photo expired) since its segment was written drops out here.
+    found = store.sighting_faces_with_ids(model.name, model.dim, since, [h.face_id for h in hits])
+    recent = store.sighting_faces_since(model.name, model.dim, since, after_face_id=archived_up_to)
+    logger.info("retro-search archive", extra={"segments": len(segments), "hits": len(hits), "kept": len(found),
+                                               "not_archived": len(recent)})
+    return SightingFaces.join(found, recent)
 
 
 def _best_row_per_photo(past: SightingFaces, rows: np.ndarray, best: np.ndarray) -> list[int]:

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from facetrace.case import CaseStatus, CaseStore
 from facetrace.keys import snapshot_key
+from facetrace.sighting_archive import ArchiveStore, drop_segments
 from facetrace.messages import FacesResult, Job, PhotoKind
 from facetrace.past_sightings import retention_start
 from facetrace.photo import Photo
@@ -155,7 +156,7 @@ class EmbeddedStore(Protocol):
         ...
 
 
-class ReembedStore(EmbeddedStore, Protocol):
+class ReembedStore(EmbeddedStore, ArchiveStore, Protocol):
     """Campaigns and their items."""
 
     def add_campaign(self, campaign: Campaign) -> bool:
@@ -332,9 +333,13 @@ def finish_campaign(deps: ReembedDeps, accept_losses: bool = False, now: datetim
     snapshots = sorted(m for m in deps.store.face_models() if m != campaign.target_model)
     for model in snapshots:
         deps.objects.delete(snapshot_key(model))
+    # The other models' archived sightings too: nothing searches them any more.
+    old = deps.store.expired_archive_segments(datetime.min.replace(tzinfo=timezone.utc), keep_model=campaign.target_model)
+    drop_segments(deps.store, deps.objects, old)
     deps.store.complete_campaign(campaign.id, now, erased)
     logger.info("reembed finished", extra={"campaign_id": campaign.id, "model": campaign.target_model,
                                            "erased_faces": erased, "snapshots_deleted": snapshots,
+                                           "archive_segments_deleted": len(old),
                                            "accepted_losses": progress.blockers() if accept_losses else []})
     return FinishReport(deps.store.latest_campaign() or campaign, erased, snapshots)
 

@@ -22,15 +22,17 @@ from facetrace.messages import ModelInfo
 from facetrace.notify import NotifyDeps
 from facetrace.reembed import ReembedDeps
 from facetrace.review import ReviewDeps
+from facetrace.sighting_archive import SegmentSearch
 from facetrace.upload import Uploads
 
 
 class Wiring:
     """Lazily created clients and stores for one process (one Lambda container)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, segment_search: SegmentSearch | None = None) -> None:
         self.settings = settings
         self._clients: dict[str, object] = {}
+        self._segment_search = segment_search  # a fan-out to use instead of the state machine (the local stack's)
 
     def _client(self, service: str):
         # boto3 clients are costly to build; one per service per container.
@@ -66,7 +68,16 @@ class Wiring:
     def match(self) -> MatchDeps:
         """Dependencies of the match function."""
         alerts = aws.SNSPublisher(self._client("sns"), self.settings.alerts_topic_arn)
-        return MatchDeps(self.store, alerts, self.objects, self.galleries, self.settings.retention_days)
+        return MatchDeps(self.store, alerts, self.objects, self.galleries, self.settings.retention_days,
+                         self.segment_search)
+
+    @cached_property
+    def segment_search(self) -> SegmentSearch | None:
+        """The sighting archive's fan-out (retro-search), if this deployment has one."""
+        arn = self.settings.archive_state_machine_arn
+        if self._segment_search is None and arn:
+            return aws.StepFunctionsSegmentSearch(self._client("stepfunctions"), arn)
+        return self._segment_search
 
     def reembed(self) -> ReembedDeps:
         """Dependencies of a re-embedding campaign (the operator's `facetrace reembed`)."""

@@ -14,7 +14,7 @@ FUNCTIONS = {
     "IngestFunction": "ingest", "MatchFunction": "match", "NotifyFunction": "notify",
     "ApiFunction": "api", "DeadLetterFunction": "deadletter", "MigrateFunction": "migrate",
     "DeliveriesFunction": "deliveries", "AdminFunction": "admin", "OnboardFunction": "onboard",
-    "FootageFunction": "footage",
+    "FootageFunction": "footage", "ArchiveSearchFunction": "archive_search",
 }
 
 

@@ -12,17 +12,20 @@ def _statements(props: dict) -> list[dict]:
 
 def test_the_purge_runs_daily_inside_the_vpc_and_may_delete_only_photos(template):
     admin = function_props(template, "AdminFunction")
-    # GIVEN the admin function  THEN EventBridge runs it every day
-    schedules = [e["Properties"]["Schedule"] for e in admin["Events"].values() if e["Type"] == "Schedule"]
-    assert schedules == ["cron(30 2 * * ? *)"]
+    # GIVEN the admin function  THEN EventBridge runs the purge every day and the sighting archive every hour
+    schedules = {e["Properties"]["Schedule"]: e["Properties"].get("Input") for e in admin["Events"].values()
+                 if e["Type"] == "Schedule"}
+    assert schedules == {"cron(30 2 * * ? *)": None, "cron(5 * * * ? *)": '{"command": "archive"}'}
     # AND it runs in the VPC (the database is only there) and may read the database secret
     assert admin["VpcConfig"]["SubnetIds"] and admin["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "admin"
     assert any("AWSSecretsManagerGetSecretValuePolicy" in p for p in admin["Policies"] if isinstance(p, dict))
-    # AND in the bucket it may only delete, and only the photos erasure deletes
-    [erase] = _statements(admin)
+    # AND in the bucket it may only delete the photos erasure deletes and the archive's expired segments, and write
+    # new segments
+    [erase, archive] = _statements(admin)
     assert erase["Action"] == "s3:DeleteObject"
     assert [r["Fn::Sub"].rsplit("}", 1)[1] for r in erase["Resource"]] == ["/sightings/*", "/references/*",
-                                                                           "/footage/*", "/stills/*"]
+                                                                           "/footage/*", "/stills/*", "/archive/*"]
+    assert archive["Action"] == "s3:PutObject" and archive["Resource"]["Fn::Sub"].endswith("/archive/*")
 
 
 def test_a_day_without_a_purge_alarms(template):

@@ -76,7 +76,7 @@ def test_database_credentials_are_managed_and_rotated_by_rds(template):
     readers = {lid: p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
                for lid in FUNCTIONS for p in res[lid]["Properties"].get("Policies", [])
                if isinstance(p, dict) and "AWSSecretsManagerGetSecretValuePolicy" in p}
-    assert set(readers) == set(FUNCTIONS) - {"NotifyFunction", "OnboardFunction"}  # outside the VPC: no database
+    assert set(readers) == set(FUNCTIONS) - {"NotifyFunction", "OnboardFunction", "ArchiveSearchFunction"}  # outside the VPC
     assert all(arn == MANAGED_SECRET for arn in readers.values())
 
 

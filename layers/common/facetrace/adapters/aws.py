@@ -242,3 +242,24 @@ class SQSJobSource:
                 for i, r in enumerate(receipts[start : start + 10])
             ]
             self._sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)
+
+
+class StepFunctionsSegmentSearch:
+    """The sighting archive's fan-out in AWS: one synchronous Express execution whose Map state searches every
+    segment with the archive search function, in parallel."""
+
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self._sfn, self._arn = client, state_machine_arn
+
+    def search(self, keys, refs, since, min_score):
+        """Every segment's hits (facetrace.sighting_archive.SegmentSearch)."""
+        from facetrace.sighting_archive import SegmentTask, hits_of  # numpy only where the fan-out runs
+
+        payload = {"segments": list(keys), "task": SegmentTask.query(refs, since, min_score)}
+        try:
+            run = self._sfn.start_sync_execution(stateMachineArn=self._arn, input=json.dumps(payload))
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreUnavailable(f"archive search could not start: {exc}") from exc
+        if run.get("status") != "SUCCEEDED":
+            raise StoreUnavailable(f"archive search {run.get('status')}: {run.get('error')} {run.get('cause')}")
+        return hits_of([answer["hits"] for answer in json.loads(run["output"])])

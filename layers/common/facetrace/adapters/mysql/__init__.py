@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from facetrace.adapters.mysql.alerts import AlertRepository
+from facetrace.adapters.mysql.archive import ArchiveRepository
 from facetrace.adapters.mysql.audit import AuditRepository
 from facetrace.adapters.mysql.cases import CaseRepository
 from facetrace.adapters.mysql.connection import Database, connect_url
@@ -19,9 +20,9 @@ from facetrace.adapters.mysql.subscriptions import SubscriptionRepository
 
 class MySQLStore(CaseRepository, PhotoRepository, FaceRepository, AlertRepository, FaceLookupRepository,
                  ShareRepository, AuditRepository, RetentionRepository, SubscriptionRepository,
-                 SearchRepository, ReembedRepository, FootageRepository):
+                 SearchRepository, ReembedRepository, FootageRepository, ArchiveRepository):
     """Cases, photos, faces, matches, alerts, deliveries, shares, subscriptions, the audit trail, re-embedding
-    campaigns and footage in one MySQL database."""
+    campaigns, footage and the sighting archive's segment list in one MySQL database."""
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)

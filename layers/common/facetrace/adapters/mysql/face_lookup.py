@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 import numpy as np
 
@@ -17,7 +18,7 @@ _RECENT_SIGHTINGS = (
     "SELECT f.id, f.photo_id, f.face_index, f.box_x1, f.box_y1, f.box_x2, f.box_y2, f.embedding FROM faces f"
     " JOIN photos p ON p.id = f.photo_id"
     " WHERE f.model_name = %s AND f.dim = %s AND f.usable = 1 AND LENGTH(f.embedding) = 4 * f.dim"
-    " AND p.kind = 'sighting' AND p.erased_at IS NULL AND p.created_at >= %s ORDER BY f.id"
+    " AND p.kind = 'sighting' AND p.erased_at IS NULL AND p.created_at >= %s{where} ORDER BY f.id"
 )
 
 # Each sighting face's best match with the case (a case may have several reference faces), unless the sighting
@@ -54,17 +55,19 @@ class FaceLookupRepository:
         )
         return [Candidate(r["case_id"], r["reference_face_id"], float(r["score"])) for r in rows]
 
-    def sighting_faces_since(self, model_name: str, dim: int, since: datetime) -> SightingFaces:
-        rows = self._db.query(_RECENT_SIGHTINGS, (model_name, dim, to_db(since)))
-        if not rows:
+    def sighting_faces_since(self, model_name: str, dim: int, since: datetime, after_face_id: int = 0) -> SightingFaces:
+        rows = self._db.query(_RECENT_SIGHTINGS.format(where=" AND f.id > %s"),
+                              (model_name, dim, to_db(since), after_face_id))
+        return _sighting_faces(rows, dim)
+
+    def sighting_faces_with_ids(self, model_name: str, dim: int, since: datetime,
+                                face_ids: Sequence[int]) -> SightingFaces:
+        ids = sorted({int(i) for i in face_ids})
+        if not ids:
             return SightingFaces.empty(dim)
-        return SightingFaces(
-            vectors=embedding_matrix(rows, dim),
-            face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
-            photo_ids=tuple(r["photo_id"] for r in rows),
-            indexes=np.array([r["face_index"] for r in rows], dtype=np.int64),
-            boxes=np.array([(r["box_x1"], r["box_y1"], r["box_x2"], r["box_y2"]) for r in rows], dtype=np.float32),
-        )
+        where = f" AND f.id IN ({', '.join(['%s'] * len(ids))})"
+        return _sighting_faces(self._db.query(_RECENT_SIGHTINGS.format(where=where),
+                                              (model_name, dim, to_db(since), *ids)), dim)
 
     def near_misses(self, case_id: str, limit: int) -> list[NearMiss]:
         rows = self._db.query(_NEAR_MISSES.format(face=""), (case_id, limit))
@@ -73,6 +76,18 @@ class FaceLookupRepository:
     def near_miss(self, case_id: str, sighting_face_id: int) -> NearMiss | None:
         rows = self._db.query(_NEAR_MISSES.format(face=" AND m.sighting_face_id = %s"), (case_id, sighting_face_id, 1))
         return _near_miss(rows[0]) if rows else None
+
+
+def _sighting_faces(rows: list[dict], dim: int) -> SightingFaces:
+    if not rows:
+        return SightingFaces.empty(dim)
+    return SightingFaces(
+        vectors=embedding_matrix(rows, dim),
+        face_ids=np.array([r["id"] for r in rows], dtype=np.int64),
+        photo_ids=tuple(r["photo_id"] for r in rows),
+        indexes=np.array([r["face_index"] for r in rows], dtype=np.int64),
+        boxes=np.array([(r["box_x1"], r["box_y1"], r["box_x2"], r["box_y2"]) for r in rows], dtype=np.float32),
+    )
 
 
 def _near_miss(r: dict) -> NearMiss:
