@@ -194,3 +194,25 @@ def test_expired_and_replaced_segments_are_dropped_rows_first():
     assert [s.key for s in scene.store.archive_segments(fakes.MODEL.name, NOW - 365 * DAY)] == [new.key]
     # AND another model's segments are dropped when that model is replaced
     assert [s.key for s in scene.store.expired_archive_segments(NOW - 365 * DAY, keep_model="new-model")] == [new.key]
+
+
+def test_the_archive_search_function_answers_one_task_and_refuses_a_bad_one():
+    from types import SimpleNamespace
+
+    from functions.archive_search.app import make_handler
+    from tests.events import context
+
+    # GIVEN a stored segment with one face like the reference
+    objects = fakes.FakeObjects()
+    faces = _random_faces(100, 8, seed=4)
+    ref = faces.vectors[[7]].astype(np.float32)
+    key = archive.segment_key("m", 1, 100)
+    objects.put(key, archive.encode(faces), "application/octet-stream")
+    handler = make_handler(SimpleNamespace(objects=objects))
+    # WHEN the state machine's item arrives
+    item = {"key": key, **archive.SegmentTask.query(ref, datetime.fromtimestamp(0, timezone.utc), 0.99)}
+    answer = handler(item, context("archive-search"))
+    # THEN it answers that face's hit as JSON; an item naming a key outside the archive is refused
+    assert answer == {"hits": [[8, 0, pytest.approx(1.0, abs=1e-3)]]}
+    with pytest.raises(ValidationError):
+        handler({**item, "key": "sightings/x"}, context("archive-search"))

@@ -29,7 +29,7 @@ logger = Logger(child=True)
 
 SEGMENT_FACES = 100_000  # 100 MB of float16 at 512-d: one worker reads and searches it in about a second
 SETTLE = timedelta(minutes=10)  # a face row this old can no longer be overtaken by an earlier id still committing
-MAX_HITS_PER_SEGMENT = 1_000  # best hits a worker returns; a bound on the fan-out's payload
+MAX_HITS_PER_SEGMENT = 50  # best hits a worker returns: 100 segments stay within a Step Functions payload (256 KB)
 BLOCK = 65_536  # rows widened to float32 at a time
 
 
