@@ -273,6 +273,11 @@ def test_on_a_phone_the_queue_fits_and_review_opens_with_a_real_click(system, br
     page.locator("#near-misses tbody tr").first.wait_for()
     _no_sideways_scroll(page)
     page.screenshot(path=str(SHOTS / "phone-case.png"), full_page=True)
+    # AND so do search by photo and the alert recipients
+    for where, ready in (("search.html", "#search-form"), ("subscriptions.html", "#add-form")):
+        page.goto(f"{portal}/{where}")
+        page.locator(ready).wait_for(state="visible")
+        _no_sideways_scroll(page)
     # AND the citizen's page, with its location buttons, notice and receipt check, fits a phone as well
     page.goto(f"{portal}/citizen.html")
     page.locator("#privacy").wait_for()
