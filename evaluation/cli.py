@@ -77,6 +77,10 @@ def add_commands(sub) -> None:
     e.add_argument("--calibrate-on", metavar="CSV", help="fix thresholds on this protocol (other people)")
     e.add_argument("--pairs", help="also run 10-fold verification on an LFW pairs file")
     e.add_argument("--no-mate-removed", action="store_true", help="non-mated searches from strangers only")
+    e.add_argument("--calibrate-with-distractors", action="store_true",
+                   help="add to the calibration's non-mated searches one per distractor (its enrolled photo against "
+                        "the rest of the gallery), leaving out anyone who searches in the test protocol: more "
+                        "searches for the low-FPIR thresholds")
     e.add_argument("--reference-gate", action="store_true",
                    help="refuse references that fail the quality gate, as FaceTrace did before issue #12 (default: "
                         "production's rule, which enrols them flagged)")
@@ -152,7 +156,7 @@ def run_eval(args: argparse.Namespace) -> int:
     ev = Evaluation(args.root, args.pack, args.model_dir, providers, args.cache_dir, args.batch, _progress)
     result = ev.run(
         args.protocol, args.calibrate_on, args.threshold, args.pairs, not args.no_mate_removed, args.plot,
-        gate=args.reference_gate, cohort=args.score_norm,
+        gate=args.reference_gate, cohort=args.score_norm, distractors_search=args.calibrate_with_distractors,
     )
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

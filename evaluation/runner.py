@@ -73,6 +73,24 @@ def run_searches(
     return Outcome(searches, counts, _suspects(raw, gallery_ids, probe_ids, probes, usable, mated))
 
 
+def distractor_searches(rows: list[Row], records: dict[str, Record], root: str | Path, exclude: set[str],
+                        reference_gate: bool = False) -> np.ndarray:
+    """More non-mated searches for calibration: each distractor's enrolled photo searched against the rest of the
+    gallery (its own record left out), as a stranger's sighting would be. People in `exclude` (those who search
+    in the test protocol) never search here; a photo that fails the sighting gate does not search."""
+    enrolled = [r for r in rows if r.role == ENROLL and _enrols(records[full_path(root, r)], reference_gate)]
+    searching = {r.person for r in rows if r.role == PROBE} | set(exclude)
+    if not enrolled:
+        return np.zeros(0)
+    gallery = np.array([records[full_path(root, r)].embedding for r in enrolled], dtype=np.float32)
+    ids = np.array([r.person for r in enrolled], dtype=object)
+    probes = [i for i, r in enumerate(enrolled)
+              if r.person not in searching and records[full_path(root, r)].sighting_ok]
+    scores = gallery[probes] @ gallery.T
+    scores[ids[probes][:, None] == ids[None, :]] = -np.inf  # the person's own record is not in their gallery
+    return scores.max(axis=1) if len(probes) else np.zeros(0)
+
+
 def _enrols(record: Record, reference_gate: bool) -> bool:
     """Production's reference rule for a photo's subject face (LFW photos are portraits of one person)."""
     if not record.has_face:

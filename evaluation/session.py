@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from evaluation.score_norm import ScoreNorm
 from evaluation import metrics, pairs, protocol, runner
 from evaluation.cache import EmbeddingCache, cache_key
@@ -28,12 +30,13 @@ class Evaluation:
         return embed_all(self.engine, self.cache, paths, self.batch, self.progress)
 
     def run(self, protocol_csv, calibrate_csv, threshold, pairs_file, mate_removed: bool, plot, gate: bool = False,
-            cohort: int = 0) -> dict:
+            cohort: int = 0, distractors_search: bool = False) -> dict:
         """The full JSON report for a protocol and/or a pairs file (cohort > 0: adaptive s-norm, evaluation only)."""
         model = self.engine.model
         result = {"pack": self.pack, "model": f"{model.name} v{model.version}", "providers": self.engine.providers}
         norm = ScoreNorm(cohort) if cohort else None
         self.options = {"mate_removed": mate_removed, "reference_gate": gate, "score_norm": norm}
+        self.distractors_search = distractors_search
         if protocol_csv:
             result["identification"] = self._identify(protocol_csv, calibrate_csv, threshold, plot)
         if pairs_file:
@@ -47,6 +50,8 @@ class Evaluation:
         test = self._outcome(protocol_csv)
         if calibrate_csv:
             calibration = self._outcome(calibrate_csv)
+            if self.distractors_search:
+                calibration = self._with_distractor_searches(calibration, calibrate_csv, protocol_csv)
             thresholds = runner.thresholds_for(calibration.searches)
             # must be 0 for an honest threshold: nobody may search in both protocols
             shared = protocol.probe_people(protocol.read(protocol_csv)) & protocol.probe_people(protocol.read(calibrate_csv))
@@ -70,6 +75,17 @@ class Evaluation:
         options = {**self.options, "score_norm": f"adaptive s-norm, cohort {norm.cohort}" if norm else "none"}
         head = {"protocol": str(protocol_csv), **options, **stats, "calibration": source}
         return {**head, **runner.report(test, thresholds, extra)}
+
+    def _with_distractor_searches(self, calibration: runner.Outcome, calibrate_csv, protocol_csv) -> runner.Outcome:
+        """The calibration's non-mated searches plus one per distractor who never searches in the test protocol."""
+        rows = protocol.read(calibrate_csv)
+        records = self.records([runner.full_path(self.root, r) for r in rows])
+        extra = runner.distractor_searches(rows, records, self.root, protocol.probe_people(protocol.read(protocol_csv)),
+                                           self.options["reference_gate"])
+        s = calibration.searches
+        searches = metrics.Searches(s.mated_score, s.mated_correct, np.concatenate([s.nonmated_score, extra]))
+        return runner.Outcome(searches, {**calibration.counts, "nonmated_searches_distractors": len(extra)},
+                              calibration.suspects)
 
     def _outcome(self, protocol_csv) -> runner.Outcome:
         """Searches of one protocol."""

@@ -63,3 +63,26 @@ def test_shipped_review_files_name_real_aliases_and_photos():
     # THEN it is parseable, names pairs only, and lists LFW-style photo paths
     assert groups and all(len(g) == 2 for g in groups)
     assert misfiled and all(p.count("/") == 1 and p.endswith(".jpg") for p in misfiled)
+
+
+def test_distractors_search_the_rest_of_the_gallery_and_test_searchers_never_do():
+    import numpy as np
+
+    from evaluation.cache import Record
+    from evaluation.runner import distractor_searches
+
+    # GIVEN a gallery: a mated person (who searches), two distractors alike, one distractor who searches in the
+    # test protocol, and one whose photo fails the sighting gate
+    def rec(vector, sighting_ok=True):
+        v = np.array(vector, np.float32)
+        return Record(v / np.linalg.norm(v), True, True, sighting_ok, 0.9, 1.0)
+
+    rows = [Row("M/1.jpg", "M", ENROLL), Row("M/2.jpg", "M", PROBE), Row("A/1.jpg", "A", ENROLL),
+            Row("B/1.jpg", "B", ENROLL), Row("T/1.jpg", "T", ENROLL), Row("Q/1.jpg", "Q", ENROLL)]
+    vectors = {"M/1.jpg": [1, 0, 0], "M/2.jpg": [1, 0, 0], "A/1.jpg": [0, 1, 0.1], "B/1.jpg": [0, 1, -0.1],
+               "T/1.jpg": [0, 0, 1], "Q/1.jpg": [0, 0.6, 0.8]}
+    records = {f"/root/{p}": rec(v, sighting_ok=p != "Q/1.jpg") for p, v in vectors.items()}
+    # WHEN the extra non-mated searches are made
+    scores = distractor_searches(rows, records, "/root", exclude={"T"})
+    # THEN A and B each find the other (their own record left out); M, T and Q do not search
+    assert len(scores) == 2 and np.allclose(scores, (1 - 0.01) / 1.01, atol=1e-4)
