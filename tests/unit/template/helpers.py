@@ -34,6 +34,11 @@ def function_props(template: dict, logical_id: str) -> dict[str, Any]:
     return merged
 
 
+def inline_statements(props: dict) -> list[dict]:
+    """The IAM statements written inline in a function's or state machine's Policies (not SAM policy templates)."""
+    return [s for p in props.get("Policies", []) if isinstance(p, dict) and "Statement" in p for s in p["Statement"]]
+
+
 def referenced_ids(value: Any) -> set[str]:
     """Logical ids / parameters a value refers to through Ref, GetAtt or Sub."""
     found: set[str] = set()

@@ -3,11 +3,7 @@ segment, which reads the archive and nothing else, started synchronously by the 
 
 from __future__ import annotations
 
-from tests.unit.template.helpers import function_props
-
-
-def _statements(props: dict) -> list[dict]:
-    return [s for p in props.get("Policies", []) if isinstance(p, dict) and "Statement" in p for s in p["Statement"]]
+from tests.unit.template.helpers import function_props, inline_statements
 
 
 def test_the_state_machine_maps_every_segment_to_the_search_function(template):
@@ -29,7 +25,7 @@ def test_the_state_machine_maps_every_segment_to_the_search_function(template):
 def test_the_search_function_reads_the_archive_only_and_runs_outside_the_vpc(template):
     search = function_props(template, "ArchiveSearchFunction")
     assert "VpcConfig" not in search and search["CodeUri"] == "functions/archive_search/"
-    [read] = _statements(search)
+    [read] = inline_statements(search)
     assert read["Action"] == "s3:GetObject" and read["Resource"]["Fn::Sub"].endswith("/archive/*")
     assert not any("AWSSecretsManagerGetSecretValuePolicy" in p for p in search["Policies"] if isinstance(p, dict))
 
@@ -37,7 +33,7 @@ def test_the_search_function_reads_the_archive_only_and_runs_outside_the_vpc(tem
 def test_the_match_function_starts_it_synchronously_through_a_vpc_endpoint(template):
     match = function_props(template, "MatchFunction")
     assert match["Environment"]["Variables"]["FACETRACE_ARCHIVE_STATE_MACHINE_ARN"] == {"Ref": "ArchiveSearchStateMachine"}
-    [start] = [s for s in _statements(match) if s.get("Sid") == "SearchSightingArchive"]
+    [start] = [s for s in inline_statements(match) if s.get("Sid") == "SearchSightingArchive"]
     assert start["Action"] == "states:StartSyncExecution" and start["Resource"] == {"Ref": "ArchiveSearchStateMachine"}
     endpoint = template["Resources"]["SyncStatesEndpoint"]["Properties"]
     assert endpoint["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.sync-states"}

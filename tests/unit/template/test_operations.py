@@ -3,11 +3,7 @@ and is watched, e-mails without photo links, a portal that signs in with Cognito
 
 from __future__ import annotations
 
-from tests.unit.template.helpers import function_props
-
-
-def _statements(props: dict) -> list[dict]:
-    return [s for p in props.get("Policies", []) if isinstance(p, dict) and "Statement" in p for s in p["Statement"]]
+from tests.unit.template.helpers import function_props, inline_statements
 
 
 def test_the_purge_runs_daily_inside_the_vpc_and_may_delete_only_photos(template):
@@ -21,7 +17,7 @@ def test_the_purge_runs_daily_inside_the_vpc_and_may_delete_only_photos(template
     assert any("AWSSecretsManagerGetSecretValuePolicy" in p for p in admin["Policies"] if isinstance(p, dict))
     # AND in the bucket it may only delete the photos erasure deletes and the archive's expired segments, and write
     # new segments
-    [erase, archive] = _statements(admin)
+    [erase, archive] = inline_statements(admin)
     assert erase["Action"] == "s3:DeleteObject"
     assert [r["Fn::Sub"].rsplit("}", 1)[1] for r in erase["Resource"]] == ["/sightings/*", "/references/*",
                                                                            "/footage/*", "/stills/*", "/archive/*"]
@@ -43,7 +39,7 @@ def test_onboarding_reaches_cognito_and_the_admin_function_and_nothing_else(temp
     # GIVEN the onboard function  THEN it runs outside the VPC (a pool with a domain has no VPC endpoint)
     assert "VpcConfig" not in onboard
     # AND it may create and read users of the agency pool only, and invoke the admin function only
-    [invite] = _statements(onboard)
+    [invite] = inline_statements(onboard)
     assert sorted(invite["Action"]) == ["cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser"]
     assert invite["Resource"] == {"Fn::GetAtt": ["AgencyUserPool", "Arn"]}
     invokes = [p["LambdaInvokePolicy"] for p in onboard["Policies"] if "LambdaInvokePolicy" in p]
@@ -62,7 +58,7 @@ def test_the_alert_email_links_the_portal_and_notify_cannot_read_photos(template
     assert notify["Environment"]["Variables"]["FACETRACE_PORTAL_URL"] == {
         "Fn::Sub": "https://${PortalDistribution.DomainName}"}
     assert not any("S3ReadPolicy" in p for p in notify["Policies"] if isinstance(p, dict))
-    assert not any(str(s.get("Action", "")).startswith("s3:") for s in _statements(notify))
+    assert not any(str(s.get("Action", "")).startswith("s3:") for s in inline_statements(notify))
 
 
 def test_the_portal_signs_in_with_a_code_and_pkce_at_cognitos_hosted_pages(template):
