@@ -98,6 +98,17 @@ def test_a_task_whose_references_do_not_fit_its_dimension_fails():
         task.refs()
 
 
+@pytest.mark.parametrize("damage", [b"", b"not a segment", b"PK\x03\x04broken zip", "wrong dimension"])
+def test_a_damaged_segment_has_no_hits_and_fails_nothing(damage):
+    # GIVEN a segment object that is empty, not npz, a broken zip, or of another embedding size
+    objects = fakes.FakeObjects()
+    key = archive.segment_key("m", 1, 50)
+    body = archive.encode(_random_faces(50, 4, seed=5)) if damage == "wrong dimension" else damage
+    objects.put(key, body, "application/octet-stream")
+    # WHEN a worker searches it with 8-d references  THEN it answers no hits instead of raising
+    assert archive.search_stored_segment(objects, key, np.eye(1, 8), NOW, 0.1) == []
+
+
 def test_a_missing_segment_has_no_hits():
     objects = fakes.FakeObjects()
     assert archive.search_stored_segment(objects, archive.segment_key("m", 1, 2), np.eye(1, 8), NOW, 0.1) == []
@@ -216,3 +227,30 @@ def test_the_archive_search_function_answers_one_task_and_refuses_a_bad_one():
     assert answer == {"hits": [[8, 0, pytest.approx(1.0, abs=1e-3)]]}
     with pytest.raises(ValidationError):
         handler({**item, "key": "sightings/x"}, context("archive-search"))
+
+
+def test_the_state_machine_adapter_sends_one_query_and_gathers_hits_or_says_it_failed():
+    import json
+
+    from facetrace.adapters.aws import StepFunctionsSegmentSearch
+    from facetrace.errors import StoreUnavailable
+
+    class FakeSfn:
+        def __init__(self, answer):
+            self.answer, self.inputs = answer, []
+
+        def start_sync_execution(self, stateMachineArn, input):
+            self.inputs.append(json.loads(input))
+            return self.answer
+
+    keys = [archive.segment_key("m", 1, 2), archive.segment_key("m", 3, 4)]
+    # GIVEN an execution that succeeds with two segments' answers
+    ok = FakeSfn({"status": "SUCCEEDED", "output": json.dumps([{"hits": [[2, 0, 0.9]]}, {"hits": []}])})
+    hits = StepFunctionsSegmentSearch(ok, "arn:sm").search(keys, np.eye(1, 8), NOW, 0.5)
+    # THEN the segments and the shared query went in once, and the hits came back
+    assert hits == [archive.Hit(2, 0, 0.9)] and ok.inputs[0]["segments"] == keys
+    assert ok.inputs[0]["task"]["dim"] == 8 and ok.inputs[0]["task"]["min_score"] == 0.5
+    # AND a failed execution is an outage the faces message is retried for, never "no hits"
+    failed = FakeSfn({"status": "FAILED", "error": "States.TaskFailed", "cause": "boom"})
+    with pytest.raises(StoreUnavailable, match="FAILED"):
+        StepFunctionsSegmentSearch(failed, "arn:sm").search(keys, np.eye(1, 8), NOW, 0.5)

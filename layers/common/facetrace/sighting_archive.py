@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import io
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol, Sequence
@@ -186,12 +187,17 @@ def search_segment(faces: ArchivedFaces, refs: np.ndarray, since: datetime, min_
 
 def search_stored_segment(objects: ObjectStore, key: str, refs: np.ndarray, since: datetime,
                           min_score: float) -> list[Hit]:
-    """One worker's task: read a segment from the bucket and search it (a missing segment has no hits)."""
+    """One worker's task: read a segment from the bucket and search it (a missing or unreadable one has no hits)."""
     data = objects.get_if_exists(key)
     if data is None:
         logger.warning("archive segment missing", extra={"key": key})
         return []
-    return search_segment(decode(data), refs, since, min_score)
+    try:
+        return search_segment(decode(data), refs, since, min_score)
+    except (ValueError, KeyError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        # One damaged segment must not fail every retro-search: it is logged for an operator, the others count.
+        logger.error("archive segment unreadable", extra={"key": key, "error": str(exc)[:300]})
+        return []
 
 
 def archive_sightings(store: ArchiveStore, objects: ObjectStore, now: datetime | None = None,
